@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mmprobe: out-of-tree module and its kselftest collection.
+#
+#   make [KDIR=...]       build mmprobe.ko (default: the running kernel)
+#   make modules_install  install it for the running kernel
+#   make vm               boot Debian 7.3 in QEMU, load mmprobe, run the suite,
+#                         then print the behaviour report
+#   make report           the behaviour report of every kernel side by side
+#                         (KERNELS=...), as Markdown and mmprobe-report.html
+#   make check            static checks and the suite on every kernel
+#                         (KERNELS="6.1 6.12 7.3" picks the matrix)
+#   make check-debug      the suite on a KASAN/lockdep/DEBUG_VM/kmemleak kernel
+#                         of series DEBUG_KERNEL, built once (slow: see
+#                         Documentation/robustness.rst)
+#   make check-upstream   the kernel's own cow, gup_longterm and gup_test on
+#                         every kernel, before and after mmprobe's gup_test
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KERNELS ?= 6.1 6.12 7.3
+KERNEL ?= 7.3
+DEBUG_KERNEL ?= 7.3
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+selftests:
+	$(MAKE) -C selftests
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
+		rm -f module/*.o module/.*.cmd *.ko *.mod* Module.symvers modules.order
+	$(MAKE) -C selftests clean KSFT_DIR=/
+
+vm:
+	scripts/vmtest.sh -k $(KERNEL) -R
+
+report:
+	scripts/report.sh $(KERNELS)
+
+check:
+	scripts/check.sh $(KERNELS)
+
+check-debug:
+	dir=$$(scripts/debug-kernel.sh -s $(DEBUG_KERNEL)) && \
+	MMPROBE_STRESS_SECONDS=$${MMPROBE_STRESS_SECONDS:-60} \
+		scripts/vmtest.sh -k $(DEBUG_KERNEL) -K "$$dir" -T 14400
+
+check-upstream:
+	scripts/check-upstream.sh $(KERNELS)
+
+.PHONY: all module modules_install selftests clean vm report check check-debug check-upstream

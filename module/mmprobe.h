@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mmprobe: internal interfaces shared by the probe files.
+ */
+#ifndef _MMPROBE_H
+#define _MMPROBE_H
+
+#include <linux/atomic.h>
+#include <linux/dcache.h>
+
+#define MMPROBE_VERSION "0.1.0"
+
+/*
+ * Counters of what the module did, shown in debugfs "stats" in this order.
+ * Add a probe's counters as one block here and name each in stats.c.
+ */
+enum mmprobe_stat {
+	MMPROBE_STAT_VERSION_READS,
+	MMPROBE_STAT_ERRORS,
+	/* pin */
+	MMPROBE_STAT_PIN_SESSIONS,
+	MMPROBE_STAT_PIN_PINNED,
+	MMPROBE_STAT_PIN_REFS,
+	MMPROBE_STAT_PIN_RELEASED,
+	MMPROBE_STAT_PIN_PARTIAL,
+	/* inspect */
+	MMPROBE_STAT_INSPECT_REPORTS,
+	MMPROBE_STAT_INSPECT_LINES,
+	MMPROBE_STAT_INSPECT_RETRIES,
+	MMPROBE_STAT_INSPECT_CUTS,
+	/* gup_test */
+	MMPROBE_STAT_GUP_TEST_IOCTLS,
+	MMPROBE_STAT_GUP_TEST_GOT,
+	MMPROBE_STAT_GUP_TEST_PUT,
+	MMPROBE_STAT_GUP_TEST_PINNED,
+	MMPROBE_STAT_GUP_TEST_UNPINNED,
+	MMPROBE_STAT_GUP_TEST_VERIFY_FAILED,
+	/* notify */
+	MMPROBE_STAT_NOTIFY_OPENS,
+	MMPROBE_STAT_NOTIFY_EVENTS,
+	MMPROBE_STAT_NOTIFY_LOST,
+	/* migrate */
+	MMPROBE_STAT_MIGRATE_CALLS,
+	MMPROBE_STAT_MIGRATE_MIGRATED,
+	MMPROBE_STAT_MIGRATE_RESTORED,
+	MMPROBE_STAT_MIGRATE_SKIPPED,
+	MMPROBE_NR_STATS
+};
+
+void mmprobe_stat_add(enum mmprobe_stat stat, long nr);
+
+static inline void mmprobe_stat_inc(enum mmprobe_stat stat)
+{
+	mmprobe_stat_add(stat, 1);
+}
+
+/**
+ * mmprobe_err() - count an error returned to user space
+ * @err: a negative errno, or 0 / a positive count for success
+ *
+ * Return: @err unchanged, so callers can write "return mmprobe_err(ret);".
+ */
+static inline long mmprobe_err(long err)
+{
+	if (err < 0)
+		mmprobe_stat_inc(MMPROBE_STAT_ERRORS);
+	return err;
+}
+
+void mmprobe_stats_init(struct dentry *root);
+void mmprobe_version_init(struct dentry *root);
+void mmprobe_migrate_init(struct dentry *root);
+void mmprobe_notify_init(struct dentry *root);
+void mmprobe_inspect_init(struct dentry *root);
+void mmprobe_pin_init(struct dentry *root);
+void mmprobe_gup_test_init(struct dentry *root);
+void mmprobe_gup_test_exit(void);
+
+#endif /* _MMPROBE_H */

@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: the test command behind "make check".
+#
+#   scripts/check.sh [KERNEL...]     default: every kernel of the matrix
+#
+# Static checks first (checkpatch --strict on the module sources, sparse and
+# W=1 builds for every kernel), then the whole selftest collection in a guest
+# of every kernel. The last line is "N passed, N failed, N skipped", summed
+# over the static checks and every test case of every kernel.
+
+set -ue
+set -o pipefail
+
+. "$(dirname "$0")/lib.sh"
+
+[ $# -gt 0 ] || set -- $MMPROBE_KERNELS_ALL
+[ "$(id -u)" -eq 0 ] || die "make check needs root (debootstrap, chroot, QEMU)"
+need_host_tools
+
+PASS=0
+FAIL=0
+SKIP=0
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/mmprobe-check.XXXXXX")
+trap 'rm -rf "$LOGDIR"' EXIT
+
+static_result()
+{
+	local name=$1 ok=$2
+
+	if [ "$ok" -eq 0 ]; then
+		echo "ok - static: $name"
+		PASS=$((PASS + 1))
+	else
+		echo "not ok - static: $name"
+		FAIL=$((FAIL + 1))
+	fi
+}
+
+# checkpatch --strict, from the newest kernel's source; errors and warnings
+# fail, CHECKs are listed. compat.h is where version tests belong, so only
+# there are LINUX_VERSION_CODE comparisons allowed.
+newest=${*: -1}
+root=$(prepare_root "$(series_suite "$newest")")
+src=$(fetch_source "$newest" "$root")
+checkpatch()
+{
+	perl "$src/scripts/checkpatch.pl" --strict --no-tree --show-types \
+		--max-line-length=100 "$@" 2>&1 || true
+}
+out=$(cd "$MMPROBE_TOP" &&
+	checkpatch -f $(ls module/*.[ch] | grep -v '^module/compat.h$') &&
+	checkpatch --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h)
+echo "$out" | grep -E '^(ERROR|WARNING|CHECK):' | sed 's/^/# checkpatch: /' || true
+! echo "$out" | grep -qE '^(ERROR|WARNING):'
+static_result "checkpatch --strict" $?
+
+for k in "$@"; do
+	root=$(prepare_root "$(series_suite "$k")")
+	release=$(resolve_release "$k" "$root")
+	[ -n "$release" ] || release=$(cat "$MMPROBE_CACHE/release-$k")
+	fetch_kernel "$release" "$root"
+	src=$(fetch_source "$k" "$root")
+	# A W=1 build (warnings fail it) and sparse on every source.
+	ok=0
+	out=$(build_in_root "$release" "$root" "$src" C=2 2>"$LOGDIR/build") || ok=1
+	if [ "$ok" -eq 0 ] && grep -E '\.[ch]:[0-9]+(:[0-9]+)?: (warning|error):' \
+			"$out/build.log" >"$LOGDIR/sparse"; then
+		sed 's/^/# sparse: /' "$LOGDIR/sparse"
+		ok=1
+	fi
+	[ "$ok" -eq 0 ] || sed 's/^/# /' "$LOGDIR/build"
+	build_clean "$out"
+	static_result "W=1 and sparse build for $release" "$ok"
+done
+
+for k in "$@"; do
+	log "running the suite on $k"
+	rc=0
+	"$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" | tee "$LOGDIR/ktap-$k" || rc=$?
+	read -r p f s < <(ktap_counts <"$LOGDIR/ktap-$k")
+	# A guest that never reached a test still counts as a failure.
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	echo "# kernel $k: $p passed, $f failed, $s skipped (vmtest.sh exit $rc)"
+	PASS=$((PASS + p))
+	FAIL=$((FAIL + f))
+	SKIP=$((SKIP + s))
+done
+
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+[ "$FAIL" -eq 0 ]

@@ -1,0 +1,175 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the mmprobe test guest (busybox sh). vmtest.sh packs it with
+# busybox, mmprobe.ko, the selftests and /mmprobe/vm.conf into an initramfs.
+#
+# Kernel messages go to ttyS0; everything below goes to ttyS1, which the host
+# reads as KTAP. Lines starting "# mmprobe-vm:" are the runner's own markers.
+
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mkdir -p /proc /sys /dev /tmp /dev/hugepages
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+mount -t hugetlbfs hugetlbfs /dev/hugepages
+exec >/dev/ttyS1 2>&1
+
+. /mmprobe/vm.conf
+cd /mmprobe || exit 1
+
+# Taint bits a test may leave: O (out-of-tree, 4096) and E (unsigned, 8192).
+TAINT_ALLOWED=12288
+SPLAT='WARNING:|BUG:|Oops|general protection|Call Trace|INFO: task .* blocked|'
+SPLAT="${SPLAT}possible circular|possible recursive|lockdep|UBSAN|KASAN|"
+SPLAT="${SPLAT}soft lockup|hard LOCKUP|rcu_.* stall|unreferenced object|Kernel panic"
+
+vm_done()
+{
+	echo "# mmprobe-vm: done"
+	sync
+	poweroff -f
+}
+
+# Check dmesg and taint since the last check; print and return 1 on a splat.
+vm_splat_check()
+{
+	local what=$1 taint new
+
+	dmesg -c >/tmp/dmesg
+	taint=$(cat /proc/sys/kernel/tainted)
+	new=$(( taint & ~TAINT_BEFORE & ~TAINT_ALLOWED ))
+	TAINT_BEFORE=$taint
+	if grep -Eq "$SPLAT" /tmp/dmesg || [ "$new" -ne 0 ]; then
+		echo "# mmprobe-vm: splat after $what (taint $taint, new bits $new)"
+		grep -E -B 3 -A 30 "$SPLAT" /tmp/dmesg | head -n 150 |
+			sed 's/^/# dmesg: /'
+		return 1
+	fi
+	return 0
+}
+
+echo "# mmprobe-vm: booted $(uname -r) (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+TAINT_BEFORE=$(cat /proc/sys/kernel/tainted)
+if ! vm_splat_check "boot (before mmprobe was loaded)"; then
+	echo "# mmprobe-vm: the kernel complained before mmprobe was loaded"
+fi
+
+# Swap on zram, so MADV_PAGEOUT and swap entries work.
+if ./mmprobe-load zram num_devices=1 >/tmp/zram.log 2>&1; then
+	for alg in lzo-rle lzo lz4 zstd; do
+		echo $alg >/sys/block/zram0/comp_algorithm 2>/dev/null && break
+	done
+	echo 512M >/sys/block/zram0/disksize &&
+		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 ||
+		echo "# mmprobe-vm: no swap: zram setup failed"
+else
+	echo "# mmprobe-vm: no swap: $(cat /tmp/zram.log)"
+fi
+echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+
+# A kernel with kmemleak (scripts/debug-kernel.sh): forget what boot leaked
+# (two scans report it, "clear" greys it out), so that the scan after the
+# last unload shows only what the run left behind.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+NR_KMEMLEAK=0
+if [ -e $KMEMLEAK ]; then
+	echo scan >$KMEMLEAK
+	echo scan >$KMEMLEAK
+	echo clear >$KMEMLEAK
+	NR_KMEMLEAK=1
+else
+	KMEMLEAK=""
+fi
+
+# Two scans (a leak is reported once its checksum stayed the same over one
+# and it is 5 s old); prints the report, returns 1 when there is one.
+vm_kmemleak_check()
+{
+	[ -n "$KMEMLEAK" ] || return 0
+	sleep 6
+	echo scan >$KMEMLEAK
+	echo scan >$KMEMLEAK
+	cat $KMEMLEAK >/tmp/kmemleak
+	[ -s /tmp/kmemleak ] || return 0
+	echo "# mmprobe-vm: splat after the kmemleak scan"
+	head -n 200 /tmp/kmemleak | sed 's/^/# kmemleak: /'
+	return 1
+}
+dmesg -c >/dev/null
+TAINT_BEFORE=$(cat /proc/sys/kernel/tainted)
+
+if ! ./mmprobe-load /mmprobe/mmprobe.ko; then
+	echo "# mmprobe-vm: loading mmprobe failed"
+	vm_done
+fi
+export MMPROBE_KO=/mmprobe/mmprobe.ko
+if [ "$MODE" = "cmd" ]; then
+	sh /mmprobe/cmd
+	rc=$?
+	vm_splat_check "the command"
+	echo "# mmprobe-vm: command exit $rc"
+	./mmprobe-load -r mmprobe || echo "# mmprobe-vm: unloading mmprobe failed"
+	vm_kmemleak_check
+	vm_done
+fi
+
+echo "TAP version 13"
+set -- $TESTS
+echo "1..$(( $# + 1 + NR_KMEMLEAK ))"
+sed 's/^/# /' /sys/kernel/debug/mmprobe/version
+n=0
+for t in $TESTS; do
+	n=$((n + 1))
+	echo "# timeout set to $TIMEOUT"
+	echo "# selftests: mmprobe: $t"
+	( timeout -s KILL "$TIMEOUT" "./$t"; echo $? >/tmp/rc ) 2>&1 | sed 's/^/# /'
+	rc=$(cat /tmp/rc)
+	if ! vm_splat_check "$t"; then
+		echo "not ok $n selftests: mmprobe: $t # kernel splat"
+	elif [ "$rc" -eq 137 ] || [ "$rc" -eq 124 ]; then
+		echo "# mmprobe-vm: timeout"
+		echo "not ok $n selftests: mmprobe: $t # TIMEOUT $TIMEOUT seconds"
+	elif [ "$rc" -eq 4 ]; then
+		echo "ok $n selftests: mmprobe: $t # SKIP"
+	elif [ "$rc" -eq 0 ]; then
+		echo "ok $n selftests: mmprobe: $t"
+	else
+		echo "not ok $n selftests: mmprobe: $t # exit=$rc"
+	fi
+done
+
+# The module must unload once every test is done with it.
+n=$((n + 1))
+if out=$(./mmprobe-load -r mmprobe 2>&1) && vm_splat_check "unload"; then
+	echo "ok $n selftests: mmprobe: unload"
+else
+	echo "# $out"
+	echo "not ok $n selftests: mmprobe: unload"
+fi
+if [ -n "$KMEMLEAK" ]; then
+	n=$((n + 1))
+	if vm_kmemleak_check; then
+		echo "ok $n selftests: mmprobe: kmemleak"
+	else
+		echo "not ok $n selftests: mmprobe: kmemleak"
+	fi
+fi
+
+# The behaviour report (vmtest.sh -R), as diagnostic lines after the suite,
+# with mmprobe loaded again; a splat it causes fails the run.
+if [ "${REPORT:-0}" = 1 ]; then
+	echo "# mmprobe-vm: report"
+	if ./mmprobe-load /mmprobe/mmprobe.ko; then
+		( timeout -s KILL "$TIMEOUT" ./report; echo $? >/tmp/rc ) 2>&1 | sed 's/^/# /'
+		[ "$(cat /tmp/rc)" -le 1 ] || echo "# mmprobe-vm: report exit $(cat /tmp/rc)"
+		vm_splat_check "the report"
+		./mmprobe-load -r mmprobe || echo "# mmprobe-vm: unloading mmprobe failed"
+	else
+		echo "# mmprobe-vm: report: loading mmprobe failed"
+	fi
+fi
+vm_done

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the mmprobe selftests: debugfs files, /proc/vmstat,
+ * pagemap and kpageflags, and saving/restoring global settings.
+ */
+#ifndef _MMPROBE_UTIL_H
+#define _MMPROBE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MMPROBE_DIR	"/sys/kernel/debug/mmprobe"
+#define THP_DIR		"/sys/kernel/mm/transparent_hugepage"
+
+#define PM_PFN_MASK	((1ULL << 55) - 1)
+#define PM_SOFT_DIRTY	(1ULL << 55)
+#define PM_MMAP_EXCL	(1ULL << 56)
+#define PM_UFFD_WP	(1ULL << 57)
+#define PM_FILE		(1ULL << 61)
+#define PM_SWAP		(1ULL << 62)
+#define PM_PRESENT	(1ULL << 63)
+
+#define KPF_THP		22
+#define KPF_ZERO_PAGE	24
+
+/* Read a whole (small) file into buf, NUL-terminated. Returns bytes or -errno. */
+ssize_t util_read_file(const char *path, char *buf, size_t len);
+
+/* Write a string to a file. Returns 0 or -errno. */
+int util_write_file(const char *path, const char *str);
+
+/*
+ * Find "key=value" (or "key value") at the start of a line of text and
+ * return its value as a number; -1 when absent.
+ */
+long long util_kv_get(const char *text, const char *key);
+
+/* A /proc/vmstat counter, -1 when the kernel has none of that name. */
+long long util_vmstat(const char *name);
+
+/* The pagemap entry of one address of this process, 0 on failure. */
+uint64_t util_pagemap(const void *addr);
+
+/* The pagemap entry of one address of process pid, 0 on failure. */
+uint64_t util_pagemap_pid(int pid, const void *addr);
+
+/* /proc/kpageflags bits of a pfn, 0 on failure. */
+uint64_t util_kpageflags(uint64_t pfn);
+
+/* PMD size read from sysfs (THP), 0 when unknown. */
+size_t util_pmd_size(void);
+
+/* mmap len bytes aligned to align; the caller munmaps len bytes. */
+void *util_mmap_aligned(size_t len, size_t align);
+
+/* The current value of a setting, "[selected]" choice or plain. 0 or -errno. */
+int util_setting_get(const char *path, char *buf, size_t len);
+
+/*
+ * Saved global settings, restored by util_settings_restore() (also from an
+ * atexit handler so a failing test restores them too).
+ */
+int util_setting_set(const char *path, const char *value);
+void util_settings_restore(void);
+
+/* A field of the smaps entry of the VMA holding addr, in kB; -1 if none. */
+long long util_smaps_kb(const void *addr, const char *field);
+
+/* The running kernel's release as a number to compare: 6.12 -> 612. */
+int util_kernel_version(void);
+
+#endif /* _MMPROBE_UTIL_H */
