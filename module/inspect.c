@@ -1,0 +1,1130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * inspect: what maps each address of a process, down to the folio.
+ *
+ * Write "<pid> <start> [<end>] [summary|binary] [max_lines=N]" to
+ * /sys/kernel/debug/mmprobe/inspect, then read the report from the same
+ * file: one line per page-table leaf or non-none, non-present entry that
+ * intersects [start, end), totals by kind and level ("summary"), or one
+ * struct mmprobe_inspect_entry per entry ("binary").
+ * Documentation/inspect.rst has the format.
+ *
+ * How the walk is made safe
+ * -------------------------
+ * walk_page_range(), folio_walk_start(), __pte_offset_map_lock() and
+ * follow_pte() are not exported to modules, so this file walks the page
+ * tables itself, as the kernel's own lockless walkers do:
+ *
+ * - The mm: a write binds the file to an mm with mmgrab() (the struct stays,
+ *   the address space may go); each chunk of the walk takes mmget_not_zero()
+ *   first, so it never walks an address space that exit_mmap() tears down,
+ *   and stops with a "cut ... reason=exited" line when the process is gone.
+ *   .release drops the mmgrab().
+ * - VMAs, PGD, P4D, PUD and PMD tables: mmap_read_lock_killable() for the
+ *   whole chunk. Tables above the PTE level are freed only by
+ *   free_pgtables(), after their VMAs left the tree under the mmap write
+ *   lock, so they stay while a VMA found under the read lock covers them.
+ *   hugetlb's shared PMD tables are the exception: huge_pmd_unshare() needs
+ *   the file's i_mmap_rwsem for writing, so the walk of a VM_MAYSHARE hugetlb
+ *   VMA holds it for reading.
+ * - PTE tables: since v6.5 khugepaged, MADV_COLLAPSE and (v6.14+) empty-table
+ *   reclaim free them under the mmap read lock or none at all, with the PMD
+ *   lock and pte_free_defer(), i.e. after an RCU grace period. So, as in
+ *   __pte_offset_map_lock(): read the PMD with pmdp_get_lockless() under
+ *   rcu_read_lock(), map the table it points to, take its PTE lock and check
+ *   with pmd_same() that the PMD still points to that table, else retry.
+ *   Up to v6.4 those paths took the mmap write lock and the check always
+ *   holds.
+ * - PMD and PUD leaves (THP, hugetlb, huge PFN maps): read again under the
+ *   PMD or PUD lock (hugetlb: the lock huge_pte_lock() would take) and
+ *   re-classified, so a leaf that was split, collapsed, zapped or turned into
+ *   a migration entry in between is seen as what it now is.
+ * - Pages: described with mmprobe_page_info_fill() while the lock of the
+ *   entry that maps them is held: the entry cannot be zapped meanwhile, so
+ *   the mapping's reference keeps the folio. Nothing outlives the lock: no
+ *   page, folio or page-table pointer is kept, and the report holds only
+ *   numbers (PFNs only for CAP_SYS_ADMIN, never kernel pointers).
+ *
+ * Bounds: one chunk of the walk visits at most INSPECT_BUDGET entries and
+ * fills at most INSPECT_BUF_SIZE bytes, then drops every lock; between chunks
+ * the reader calls cond_resched() and stops on a fatal signal. A report has
+ * at most max_lines lines (default INSPECT_MAX_LINES) before a "cut" line.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/ctype.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/mutex.h>
+#include <linux/pgtable.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "mmprobe.h"
+#include "mmprobe_uapi.h"
+#include "page.h"
+
+/* Output buffered per chunk; one line never needs more than INSPECT_LINE_MAX. */
+#define INSPECT_BUF_SIZE	(32 * 1024)
+#define INSPECT_LINE_MAX	384
+/* Entries (PTEs, PMDs, PUDs, empty upper levels) visited per mmap_lock hold. */
+#define INSPECT_BUDGET		4096
+/* Default limit of lines per report, overridden by "max_lines=N". */
+#define INSPECT_MAX_LINES	BIT(24)
+/* The longest command: "<pid> 0x<start> 0x<end> summary max_lines=<N>\n". */
+#define INSPECT_CMD_MAX		128
+#define INSPECT_TOKEN_MAX	32
+
+enum inspect_level {
+	INSPECT_PTE,
+	INSPECT_PMD,
+	INSPECT_PUD,
+	INSPECT_NR_LEVELS
+};
+
+static const char * const inspect_level_names[INSPECT_NR_LEVELS] = {
+	[INSPECT_PTE] = "pte",
+	[INSPECT_PMD] = "pmd",
+	[INSPECT_PUD] = "pud",
+};
+
+static const u64 inspect_level_uapi[INSPECT_NR_LEVELS] = {
+	[INSPECT_PTE] = MMPROBE_INSPECT_LEVEL_PTE,
+	[INSPECT_PMD] = MMPROBE_INSPECT_LEVEL_PMD,
+	[INSPECT_PUD] = MMPROBE_INSPECT_LEVEL_PUD,
+};
+
+/* Binary records carry page.h's kinds as they are. */
+static_assert(MMPROBE_INSPECT_KIND_ANON == (int)MMPROBE_KIND_ANON);
+static_assert(MMPROBE_INSPECT_KIND_SWAP == (int)MMPROBE_KIND_SWAP);
+static_assert(MMPROBE_INSPECT_KIND_MARKER == (int)MMPROBE_KIND_MARKER);
+static_assert(MMPROBE_INSPECT_KIND_PFNMAP + 1 == (int)MMPROBE_NR_KINDS);
+
+/* The access a migration or device entry keeps. */
+enum inspect_mode {
+	INSPECT_MODE_NONE,
+	INSPECT_MODE_READ,
+	INSPECT_MODE_READ_EXCLUSIVE,
+	INSPECT_MODE_WRITE,
+};
+
+static const char * const inspect_mode_names[] = {
+	[INSPECT_MODE_READ] = "read",
+	[INSPECT_MODE_READ_EXCLUSIVE] = "read_exclusive",
+	[INSPECT_MODE_WRITE] = "write",
+};
+
+static const u64 inspect_mode_flags[] = {
+	[INSPECT_MODE_READ] = MMPROBE_INSPECT_MODE_READ,
+	[INSPECT_MODE_READ_EXCLUSIVE] = MMPROBE_INSPECT_MODE_READ_EXCLUSIVE,
+	[INSPECT_MODE_WRITE] = MMPROBE_INSPECT_MODE_WRITE,
+};
+
+/* Why a report ended early. */
+enum inspect_cut {
+	INSPECT_CUT_NONE,
+	INSPECT_CUT_MAX_LINES,
+	INSPECT_CUT_EXITED,
+};
+
+static const char * const inspect_cut_names[] = {
+	[INSPECT_CUT_MAX_LINES] = "max_lines",
+	[INSPECT_CUT_EXITED] = "exited",
+};
+
+static const u64 inspect_cut_flags[] = {
+	[INSPECT_CUT_MAX_LINES] = MMPROBE_INSPECT_CUT_MAX_LINES,
+	[INSPECT_CUT_EXITED] = MMPROBE_INSPECT_CUT_EXITED,
+};
+
+static const unsigned int inspect_level_shift[INSPECT_NR_LEVELS] = {
+	[INSPECT_PTE] = PAGE_SHIFT,
+	[INSPECT_PMD] = PMD_SHIFT,
+	[INSPECT_PUD] = PUD_SHIFT,
+};
+
+/* Totals of one (kind, level) for "summary", in entries and base pages. */
+struct inspect_totals {
+	u64 entries;
+	u64 pages;
+	u64 exclusive;
+	u64 shared;
+	u64 pinned;
+};
+
+/**
+ * struct inspect_file - the state of one open inspect file
+ * @lock: serialises writes and reads of this file; protects all below
+ * @mm: the bound address space, mmgrab()ed; NULL until a range is written
+ * @start: first address of the range
+ * @end: end of the range (exclusive)
+ * @next: where the walk goes on
+ * @max_lines: lines allowed in this report
+ * @lines: lines produced so far
+ * @summary: report totals instead of lines
+ * @binary: report struct mmprobe_inspect_entry records instead of lines
+ * @show_pfn: the writer had CAP_SYS_ADMIN
+ * @limited: an entry was found after max_lines lines
+ * @done: the report is complete: reads return end of file
+ * @len: bytes in @buf
+ * @off: bytes of @buf already read
+ * @totals: the summary so far
+ * @buf: output of the last chunk, INSPECT_BUF_SIZE bytes
+ */
+struct inspect_file {
+	struct mutex lock;	/* serialises the file, see above */
+	struct mm_struct *mm;
+	unsigned long start;
+	unsigned long end;
+	unsigned long next;
+	unsigned long max_lines;
+	unsigned long lines;
+	bool summary;
+	bool binary;
+	bool show_pfn;
+	bool limited;
+	bool done;
+	size_t len;
+	size_t off;
+	struct inspect_totals totals[MMPROBE_NR_KINDS][INSPECT_NR_LEVELS];
+	char buf[];
+};
+
+/* One entry as it will be reported; filled under the entry's lock. */
+struct inspect_leaf {
+	unsigned long addr;
+	enum inspect_level level;
+	enum mmprobe_kind kind;
+	bool has_info;			/* @info describes the mapped page */
+	bool has_pfn;
+	bool has_flags;			/* write, dirty, young: present entries */
+	unsigned long pfn;
+	int write, dirty, young;
+	int soft_dirty, uffd_wp;
+	int exclusive;			/* -1: not known or not anon */
+	int pinned;
+	enum inspect_mode mode;		/* migration and device entries */
+	unsigned int swap_type;
+	unsigned long swap_offset;
+	unsigned int marker;		/* MMPROBE_MARKER_* */
+	struct mmprobe_page_info info;
+};
+
+/* The state of one chunk of the walk. */
+struct inspect_walk {
+	struct inspect_file *st;
+	struct mm_struct *mm;
+	long budget;
+};
+
+/* May this chunk go on: budget left, room for a line, limit not hit? */
+static bool inspect_room(const struct inspect_walk *w)
+{
+	const struct inspect_file *st = w->st;
+
+	return w->budget > 0 && !st->limited &&
+	       (st->summary || st->len + INSPECT_LINE_MAX <= INSPECT_BUF_SIZE);
+}
+
+/*
+ * May one more entry be reported? Asked when an entry is found, so that a
+ * report cut by max_lines is cut only if there is an entry left out.
+ */
+static bool inspect_may_emit(struct inspect_walk *w)
+{
+	struct inspect_file *st = w->st;
+
+	if (st->summary)
+		return true;
+	if (st->lines >= st->max_lines)
+		st->limited = true;
+	return !st->limited && st->len + INSPECT_LINE_MAX <= INSPECT_BUF_SIZE;
+}
+
+static int inspect_format(char *buf, size_t size, const struct inspect_leaf *l,
+			  bool show_pfn)
+{
+	int n;
+
+	n = scnprintf(buf, size, "0x%lx %s %s", l->addr,
+		      inspect_level_names[l->level], mmprobe_kind_names[l->kind]);
+	if (l->has_pfn && show_pfn)
+		n += scnprintf(buf + n, size - n, " pfn=0x%lx", l->pfn);
+	if (l->has_flags)
+		n += scnprintf(buf + n, size - n, " write=%d dirty=%d young=%d",
+			       l->write, l->dirty, l->young);
+	if (l->kind == MMPROBE_KIND_SWAP) {
+		n += scnprintf(buf + n, size - n, " type=%u offset=%lu",
+			       l->swap_type, l->swap_offset);
+		if (l->exclusive < 0)
+			n += scnprintf(buf + n, size - n, " exclusive=-");
+		else
+			n += scnprintf(buf + n, size - n, " exclusive=%d", l->exclusive);
+	}
+	if (l->mode)
+		n += scnprintf(buf + n, size - n, " mode=%s", inspect_mode_names[l->mode]);
+	if (l->kind == MMPROBE_KIND_MARKER) {
+		n += scnprintf(buf + n, size - n, " uffd_wp=%d poisoned=%d guard=%d",
+			       !!(l->marker & MMPROBE_MARKER_UFFD_WP),
+			       !!(l->marker & MMPROBE_MARKER_POISONED),
+			       !!(l->marker & MMPROBE_MARKER_GUARD));
+	} else if (l->kind != MMPROBE_KIND_HWPOISON) {
+		n += scnprintf(buf + n, size - n, " soft_dirty=%d uffd_wp=%d",
+			       l->soft_dirty, l->uffd_wp);
+	}
+	if (l->has_info) {
+		n += scnprintf(buf + n, size - n, " ");
+		n += mmprobe_page_info_format(buf + n, size - n, &l->info, false);
+	}
+	n += scnprintf(buf + n, size - n, "\n");
+	return n;
+}
+
+/* One record of a "binary" report: the values of inspect_format(). */
+static int inspect_record(char *buf, const struct inspect_leaf *l, bool show_pfn)
+{
+	struct mmprobe_inspect_entry *r = (void *)buf;
+	u64 f = 0;
+
+	*r = (struct mmprobe_inspect_entry) {
+		.addr = l->addr,
+		.level = inspect_level_uapi[l->level],
+		.kind = l->kind,
+	};
+	if (l->has_pfn && show_pfn) {
+		f |= MMPROBE_INSPECT_HAS_PFN;
+		r->pfn = l->pfn;
+	}
+	if (l->has_flags) {
+		f |= MMPROBE_INSPECT_PRESENT;
+		f |= l->write ? MMPROBE_INSPECT_WRITE : 0;
+		f |= l->dirty ? MMPROBE_INSPECT_DIRTY : 0;
+		f |= l->young ? MMPROBE_INSPECT_YOUNG : 0;
+	}
+	f |= l->soft_dirty > 0 ? MMPROBE_INSPECT_SOFT_DIRTY : 0;
+	f |= l->uffd_wp > 0 ? MMPROBE_INSPECT_UFFD_WP : 0;
+	if (l->exclusive >= 0)
+		f |= MMPROBE_INSPECT_EXCLUSIVE_KNOWN |
+		     (l->exclusive ? MMPROBE_INSPECT_EXCLUSIVE : 0);
+	f |= l->pinned > 0 ? MMPROBE_INSPECT_PINNED : 0;
+	f |= inspect_mode_flags[l->mode];
+	if (l->kind == MMPROBE_KIND_MARKER) {
+		f |= l->marker & MMPROBE_MARKER_UFFD_WP ? MMPROBE_INSPECT_MARKER_UFFD_WP : 0;
+		f |= l->marker & MMPROBE_MARKER_POISONED ? MMPROBE_INSPECT_MARKER_POISONED : 0;
+		f |= l->marker & MMPROBE_MARKER_GUARD ? MMPROBE_INSPECT_MARKER_GUARD : 0;
+	}
+	if (l->kind == MMPROBE_KIND_SWAP) {
+		r->swap_type = l->swap_type;
+		r->swap_offset = l->swap_offset;
+	}
+	if (l->has_info) {
+		f |= MMPROBE_INSPECT_HAS_FOLIO;
+		r->order = l->info.order;
+		r->refcount = l->info.refcount;
+		r->mapcount = (s64)l->info.mapcount;
+		r->entire_mapcount = l->info.entire_mapcount;
+		r->folio_mapcount = l->info.folio_mapcount;
+		r->node = l->info.node;
+		if (l->info.double_map >= 0)
+			f |= MMPROBE_INSPECT_DOUBLE_MAP_KNOWN |
+			     (l->info.double_map ? MMPROBE_INSPECT_DOUBLE_MAP : 0);
+	}
+	r->flags = f;
+	return sizeof(*r);
+}
+
+static void inspect_count(struct inspect_file *st, const struct inspect_leaf *l)
+{
+	struct inspect_totals *t = &st->totals[l->kind][l->level];
+	u64 pages = 1ULL << (inspect_level_shift[l->level] - PAGE_SHIFT);
+
+	t->entries++;
+	t->pages += pages;
+	if (l->exclusive == 1)
+		t->exclusive += pages;
+	else if (l->exclusive == 0)
+		t->shared += pages;
+	if (l->pinned > 0)
+		t->pinned += pages;
+}
+
+/* Report one entry. Called under the lock of the entry. */
+static void inspect_emit(struct inspect_walk *w, const struct inspect_leaf *l)
+{
+	struct inspect_file *st = w->st;
+
+	if (st->summary) {
+		inspect_count(st, l);
+		return;
+	}
+	if (st->binary)
+		st->len += inspect_record(st->buf + st->len, l, st->show_pfn);
+	else
+		st->len += inspect_format(st->buf + st->len, INSPECT_BUF_SIZE - st->len,
+				  l, st->show_pfn);
+	st->lines++;
+}
+
+/*
+ * A present entry mapping @pfn. The caller holds the lock of the entry, which
+ * keeps the page mapped and so alive while it is described.
+ */
+static void inspect_present(struct inspect_leaf *l, struct vm_area_struct *vma,
+			    unsigned long pfn, bool special)
+{
+	l->pfn = pfn;
+	l->has_pfn = true;
+	l->has_flags = true;
+	l->exclusive = -1;
+	/*
+	 * Special entries (remap_pfn_range(), vmf_insert_pfn()) and PFNs without
+	 * a struct page have no folio to describe. The shared zero page is
+	 * mapped by special PTEs too, and from v6.17 the huge zero folio by
+	 * special PMDs, in ordinary VMAs: those are described.
+	 */
+	if (!pfn_valid(pfn) ||
+	    (special && !mmprobe_is_zero_pfn(pfn) &&
+	     (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)))) {
+		l->kind = MMPROBE_KIND_PFNMAP;
+		return;
+	}
+	mmprobe_page_info_fill(&l->info, pfn_to_page(pfn), vma, l->level != INSPECT_PTE);
+	l->has_info = true;
+	l->kind = l->info.kind;
+	l->exclusive = l->info.exclusive;
+	l->pinned = l->info.pinned;
+}
+
+/* A software leaf entry: swap, migration, device, hwpoison or marker. */
+static void inspect_softleaf(struct inspect_leaf *l, swp_entry_t entry)
+{
+	enum mmprobe_leaf type = mmprobe_leaf_type(entry);
+
+	l->exclusive = -1;
+	switch (type) {
+	case MMPROBE_LEAF_MIGRATION_READ:
+	case MMPROBE_LEAF_MIGRATION_READ_EXCLUSIVE:
+	case MMPROBE_LEAF_MIGRATION_WRITE:
+		l->kind = MMPROBE_KIND_MIGRATION;
+		l->mode = type == MMPROBE_LEAF_MIGRATION_WRITE ? INSPECT_MODE_WRITE :
+			  type == MMPROBE_LEAF_MIGRATION_READ ? INSPECT_MODE_READ :
+			  INSPECT_MODE_READ_EXCLUSIVE;
+		break;
+	case MMPROBE_LEAF_DEVICE_PRIVATE_READ:
+	case MMPROBE_LEAF_DEVICE_PRIVATE_WRITE:
+		l->kind = MMPROBE_KIND_DEVICE_PRIVATE;
+		l->mode = type == MMPROBE_LEAF_DEVICE_PRIVATE_WRITE ? INSPECT_MODE_WRITE :
+			  INSPECT_MODE_READ;
+		break;
+	case MMPROBE_LEAF_DEVICE_EXCLUSIVE_READ:
+	case MMPROBE_LEAF_DEVICE_EXCLUSIVE_WRITE:
+		l->mode = type == MMPROBE_LEAF_DEVICE_EXCLUSIVE_WRITE ? INSPECT_MODE_WRITE :
+			  INSPECT_MODE_READ;
+		fallthrough;
+	case MMPROBE_LEAF_DEVICE_EXCLUSIVE:
+		l->kind = MMPROBE_KIND_DEVICE_EXCLUSIVE;
+		break;
+	case MMPROBE_LEAF_HWPOISON:
+		l->kind = MMPROBE_KIND_HWPOISON;
+		break;
+	case MMPROBE_LEAF_MARKER:
+		l->kind = MMPROBE_KIND_MARKER;
+		l->marker = mmprobe_leaf_marker(entry);
+		return;
+	default:
+		/* a swap entry, or one this module cannot name: type and offset */
+		l->kind = MMPROBE_KIND_SWAP;
+		l->swap_type = swp_type(entry);
+		l->swap_offset = swp_offset(entry);
+		return;
+	}
+	l->pfn = mmprobe_leaf_pfn(entry);
+	l->has_pfn = true;
+}
+
+/*
+ * A PTE-encoded entry: a PTE, or a hugetlb entry at any level (hugetlb
+ * encodes its PMD and PUD entries as PTEs, see huge_ptep_get()).
+ */
+static void inspect_pte_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
+			     unsigned long addr, enum inspect_level level, pte_t pte)
+{
+	struct inspect_leaf l = { .addr = addr, .level = level, .pinned = -1 };
+
+	if (pte_present(pte)) {
+		unsigned long pfn;
+
+		switch (level) {
+		case INSPECT_PMD:
+			pfn = pmd_pfn(__pmd(pte_val(pte)));
+			break;
+		case INSPECT_PUD:
+			pfn = pud_pfn(__pud(pte_val(pte)));
+			break;
+		default:
+			pfn = pte_pfn(pte);
+			break;
+		}
+		l.write = !!pte_write(pte);
+		l.dirty = !!pte_dirty(pte);
+		l.young = !!pte_young(pte);
+		l.soft_dirty = !!pte_soft_dirty(pte);
+		l.uffd_wp = !!mmprobe_pte_uffd_wp(pte);
+		inspect_present(&l, vma, pfn, pte_special(pte));
+	} else {
+		l.soft_dirty = !!pte_swp_soft_dirty(pte);
+		l.uffd_wp = !!mmprobe_pte_swp_uffd_wp(pte);
+		inspect_softleaf(&l, mmprobe_pte_to_leaf(pte));
+		if (l.kind == MMPROBE_KIND_SWAP)
+			l.exclusive = mmprobe_pte_swp_exclusive(pte);
+	}
+	inspect_emit(w, &l);
+}
+
+/* A PMD leaf or non-present PMD; the caller holds the PMD lock. */
+static void inspect_pmd_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
+			     unsigned long addr, pmd_t pmd)
+{
+	struct inspect_leaf l = { .addr = addr, .level = INSPECT_PMD, .pinned = -1 };
+
+	if (pmd_present(pmd)) {
+		l.write = !!pmd_write(pmd);
+		l.dirty = !!pmd_dirty(pmd);
+		l.young = !!pmd_young(pmd);
+		l.soft_dirty = !!pmd_soft_dirty(pmd);
+		l.uffd_wp = !!mmprobe_pmd_uffd_wp(pmd);
+		inspect_present(&l, vma, pmd_pfn(pmd), mmprobe_pmd_special(pmd));
+	} else {
+		l.soft_dirty = !!pmd_swp_soft_dirty(pmd);
+		l.uffd_wp = !!mmprobe_pmd_swp_uffd_wp(pmd);
+		inspect_softleaf(&l, mmprobe_pmd_to_leaf(pmd));
+	}
+	inspect_emit(w, &l);
+}
+
+/* A PUD leaf (DAX or huge PFN map); the caller holds the PUD lock. */
+static void inspect_pud_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
+			     unsigned long addr, pud_t pud)
+{
+	struct inspect_leaf l = { .addr = addr, .level = INSPECT_PUD, .pinned = -1 };
+
+	l.write = !!pud_write(pud);
+	l.dirty = !!pud_dirty(pud);
+	l.young = !!pud_young(pud);
+	l.soft_dirty = !!pud_soft_dirty(pud);
+	inspect_present(&l, vma, pud_pfn(pud), false);
+	inspect_emit(w, &l);
+}
+
+/*
+ * The PTE table that @pmdval (read from @pmdp) points to, for [addr, end).
+ * Called under rcu_read_lock(), which keeps a table freed by pte_free_defer()
+ * from being reused; the PTE lock and the pmd_same() check make sure it is
+ * still this mm's table.
+ *
+ * Return: where the walk stopped (@end when done), or 0 to retry.
+ */
+static unsigned long inspect_pte_table(struct inspect_walk *w, struct vm_area_struct *vma,
+				       pmd_t *pmdp, pmd_t pmdval,
+				       unsigned long addr, unsigned long end)
+{
+	spinlock_t *ptl;	/* the lock of the entry being read */
+	pte_t *ptep;
+
+	/* No CONFIG_HIGHPTE on 64-bit: the table is in the direct map. */
+	ptep = pte_offset_kernel(&pmdval, addr);
+	ptl = pte_lockptr(w->mm, &pmdval);
+	spin_lock(ptl);
+	if (!pmd_same(pmdval, mmprobe_pmdp_get_lockless(pmdp))) {
+		spin_unlock(ptl);
+		mmprobe_stat_inc(MMPROBE_STAT_INSPECT_RETRIES);
+		return 0;
+	}
+	for (; addr < end; addr += PAGE_SIZE, ptep++) {
+		pte_t pte = ptep_get(ptep);
+
+		w->budget--;
+		if (pte_none(pte))
+			continue;
+		if (!inspect_may_emit(w))
+			break;
+		inspect_pte_leaf(w, vma, addr, INSPECT_PTE, pte);
+	}
+	spin_unlock(ptl);
+	return addr;
+}
+
+static unsigned long inspect_pmd_range(struct inspect_walk *w, struct vm_area_struct *vma,
+				       pud_t *pudp, unsigned long addr, unsigned long end)
+{
+	pmd_t *pmdp = pmd_offset(pudp, addr);
+	unsigned long next, stop;
+	spinlock_t *ptl;	/* the lock of the entry being read */
+	pmd_t pmdval;
+
+	for (; addr < end; pmdp++, addr = next) {
+		next = pmd_addr_end(addr, end);
+		if (!inspect_room(w))
+			return addr;
+again:
+		w->budget--;
+		rcu_read_lock();
+		pmdval = mmprobe_pmdp_get_lockless(pmdp);
+		if (pmd_none(pmdval)) {
+			rcu_read_unlock();
+			continue;
+		}
+		if (!pmd_present(pmdval) || pmd_leaf(pmdval)) {
+			rcu_read_unlock();
+			ptl = pmd_lock(w->mm, pmdp);
+			pmdval = *pmdp;
+			if (pmd_present(pmdval) && !pmd_leaf(pmdval)) {
+				/* became a table (split) */
+				spin_unlock(ptl);
+				goto again;
+			}
+			if (!pmd_none(pmdval)) {
+				if (!inspect_may_emit(w)) {
+					spin_unlock(ptl);
+					return addr;
+				}
+				inspect_pmd_leaf(w, vma, addr & PMD_MASK, pmdval);
+			}
+			spin_unlock(ptl);
+			continue;
+		}
+		if (pmd_bad(pmdval)) {
+			rcu_read_unlock();
+			continue;
+		}
+		stop = inspect_pte_table(w, vma, pmdp, pmdval, addr, next);
+		rcu_read_unlock();
+		if (!stop)
+			goto again;
+		if (stop < next)
+			return stop;
+	}
+	return addr;
+}
+
+static unsigned long inspect_pud_range(struct inspect_walk *w, struct vm_area_struct *vma,
+				       p4d_t *p4dp, unsigned long addr, unsigned long end)
+{
+	pud_t *pudp = pud_offset(p4dp, addr);
+	unsigned long next, stop;
+	spinlock_t *ptl;	/* the lock of the entry being read */
+	pud_t pudval;
+
+	for (; addr < end; pudp++, addr = next) {
+		next = pud_addr_end(addr, end);
+		if (!inspect_room(w))
+			return addr;
+		w->budget--;
+		pudval = READ_ONCE(*pudp);
+		if (pud_none(pudval) || !pud_present(pudval))
+			continue;
+		if (pud_leaf(pudval)) {
+			ptl = pud_lock(w->mm, pudp);
+			pudval = *pudp;
+			if (pud_present(pudval) && pud_leaf(pudval)) {
+				if (!inspect_may_emit(w)) {
+					spin_unlock(ptl);
+					return addr;
+				}
+				inspect_pud_leaf(w, vma, addr & PUD_MASK, pudval);
+			}
+			spin_unlock(ptl);
+			if (pud_leaf(pudval) || pud_none(pudval))
+				continue;
+		}
+		if (pud_bad(pudval))
+			continue;
+		stop = inspect_pmd_range(w, vma, pudp, addr, next);
+		if (stop < next)
+			return stop;
+	}
+	return addr;
+}
+
+static unsigned long inspect_pgd_range(struct inspect_walk *w, struct vm_area_struct *vma,
+				       unsigned long addr, unsigned long end)
+{
+	unsigned long pgd_next, next, stop;
+	pgd_t *pgdp;
+	p4d_t *p4dp;
+
+	mmap_assert_locked(w->mm);
+	for (; addr < end; addr = pgd_next) {
+		pgd_next = pgd_addr_end(addr, end);
+		if (!inspect_room(w))
+			return addr;
+		w->budget--;
+		pgdp = pgd_offset(w->mm, addr);
+		if (pgd_none(READ_ONCE(*pgdp)) || pgd_bad(READ_ONCE(*pgdp)))
+			continue;
+		p4dp = p4d_offset(pgdp, addr);
+		for (; addr < pgd_next; p4dp++, addr = next) {
+			p4d_t p4dval = READ_ONCE(*p4dp);
+
+			next = p4d_addr_end(addr, pgd_next);
+			if (!inspect_room(w))
+				return addr;
+			w->budget--;
+			if (p4d_none(p4dval) || p4d_bad(p4dval))
+				continue;
+			stop = inspect_pud_range(w, vma, p4dp, addr, next);
+			if (stop < next)
+				return stop;
+		}
+	}
+	return addr;
+}
+
+/*
+ * A hugetlb VMA: one entry per huge page, at the PMD or PUD level. The lock
+ * is the one huge_pte_lock() takes; i_mmap_rwsem keeps shared PMD tables.
+ */
+static unsigned long inspect_hugetlb_range(struct inspect_walk *w, struct vm_area_struct *vma,
+					   unsigned long addr, unsigned long end)
+{
+	unsigned long sz = huge_page_size(hstate_vma(vma));
+	struct address_space *mapping = NULL;
+	enum inspect_level level;
+	unsigned long haddr;
+	spinlock_t *ptl;	/* the lock of the entry being read */
+	pgd_t *pgdp;
+	p4d_t *p4dp;
+	pud_t *pudp;
+	pte_t *ptep;
+	pte_t pte;
+
+	mmap_assert_locked(w->mm);
+	if (sz == PMD_SIZE)
+		level = INSPECT_PMD;
+	else if (sz == PUD_SIZE)
+		level = INSPECT_PUD;
+	else
+		return end;	/* x86 has no other sizes */
+	if ((vma->vm_flags & VM_MAYSHARE) && vma->vm_file) {
+		mapping = vma->vm_file->f_mapping;
+		i_mmap_lock_read(mapping);
+	}
+	for (; addr < end; addr = haddr + sz) {
+		haddr = addr & ~(sz - 1);
+		if (!inspect_room(w))
+			break;
+		w->budget--;
+		pgdp = pgd_offset(w->mm, haddr);
+		if (pgd_none(READ_ONCE(*pgdp)))
+			continue;
+		p4dp = p4d_offset(pgdp, haddr);
+		if (p4d_none(READ_ONCE(*p4dp)))
+			continue;
+		pudp = pud_offset(p4dp, haddr);
+		if (level == INSPECT_PUD) {
+			ptep = (pte_t *)pudp;
+			ptl = &w->mm->page_table_lock;
+		} else {
+			pud_t pudval = READ_ONCE(*pudp);
+			pmd_t *pmdp;
+
+			if (pud_none(pudval) || !pud_present(pudval) || pud_leaf(pudval))
+				continue;
+			pmdp = pmd_offset(pudp, haddr);
+			ptep = (pte_t *)pmdp;
+			ptl = pmd_lockptr(w->mm, pmdp);
+		}
+		spin_lock(ptl);
+		pte = ptep_get(ptep);
+		if (!pte_none(pte) && !inspect_may_emit(w)) {
+			spin_unlock(ptl);
+			break;
+		}
+		if (!pte_none(pte))
+			inspect_pte_leaf(w, vma, haddr, level, pte);
+		spin_unlock(ptl);
+	}
+	if (mapping)
+		i_mmap_unlock_read(mapping);
+	return min(addr, end);
+}
+
+/* One chunk of the walk, from st->next. Called with the mmap lock held. */
+static void inspect_walk_chunk(struct inspect_file *st, struct mm_struct *mm)
+{
+	struct inspect_walk w = { .st = st, .mm = mm, .budget = INSPECT_BUDGET };
+	unsigned long addr = st->next, end;
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	while (addr < st->end && inspect_room(&w)) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start >= st->end) {
+			addr = st->end;
+			break;
+		}
+		addr = max(addr, vma->vm_start);
+		end = min(vma->vm_end, st->end);
+		if (is_vm_hugetlb_page(vma))
+			addr = inspect_hugetlb_range(&w, vma, addr, end);
+		else
+			addr = inspect_pgd_range(&w, vma, addr, end);
+	}
+	st->next = max(addr, st->next);
+}
+
+static __printf(2, 3) void inspect_print(struct inspect_file *st, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	st->len += vscnprintf(st->buf + st->len, INSPECT_BUF_SIZE - st->len, fmt, args);
+	va_end(args);
+}
+
+/* The end of a report: totals for "summary", and why it was cut, if it was. */
+static void inspect_finish(struct inspect_file *st, enum inspect_cut cut)
+{
+	u64 entries = 0, pages = 0;
+	int kind, level;
+
+	for (kind = 0; st->summary && kind < MMPROBE_NR_KINDS; kind++) {
+		for (level = 0; level < INSPECT_NR_LEVELS; level++) {
+			const struct inspect_totals *t = &st->totals[kind][level];
+
+			if (!t->entries)
+				continue;
+			inspect_print(st, "%s %s entries=%llu pages=%llu",
+				      mmprobe_kind_names[kind], inspect_level_names[level],
+				      t->entries, t->pages);
+			inspect_print(st, " exclusive=%llu shared=%llu pinned=%llu\n",
+				      t->exclusive, t->shared, t->pinned);
+			entries += t->entries;
+			pages += t->pages;
+		}
+	}
+	if (st->summary)
+		inspect_print(st, "total entries=%llu pages=%llu\n", entries, pages);
+	if (cut && st->binary) {
+		struct mmprobe_inspect_entry *r = (void *)(st->buf + st->len);
+
+		memset(r, 0, sizeof(*r));
+		r->addr = st->next;
+		r->flags = MMPROBE_INSPECT_CUT | inspect_cut_flags[cut];
+		st->len += sizeof(*r);
+	} else if (cut) {
+		inspect_print(st, "cut 0x%lx reason=%s\n", st->next, inspect_cut_names[cut]);
+	}
+	if (cut)
+		mmprobe_stat_inc(MMPROBE_STAT_INSPECT_CUTS);
+	st->done = true;
+}
+
+/*
+ * Produce the next chunk of the report into st->buf (which is empty).
+ * Context: st->lock held; takes and drops the mmap lock of st->mm.
+ */
+static int inspect_fill(struct inspect_file *st)
+{
+	struct mm_struct *mm = st->mm;
+	unsigned long lines = st->lines;
+
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if (st->limited) {
+		inspect_finish(st, INSPECT_CUT_MAX_LINES);
+		return 0;
+	}
+	if (st->next >= st->end) {
+		inspect_finish(st, INSPECT_CUT_NONE);
+		return 0;
+	}
+	if (!mmget_not_zero(mm)) {
+		inspect_finish(st, INSPECT_CUT_EXITED);
+		return 0;
+	}
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	inspect_walk_chunk(st, mm);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	mmprobe_stat_add(MMPROBE_STAT_INSPECT_LINES, st->lines - lines);
+	return 0;
+}
+
+/*
+ * Copy what the last chunk produced; a binary report in whole records.
+ * Return: bytes copied, or a negative errno.
+ */
+static ssize_t inspect_copy(struct inspect_file *st, char __user *ubuf, size_t count)
+{
+	size_t n = min(count, st->len - st->off);
+
+	if (st->binary) {
+		n -= n % sizeof(struct mmprobe_inspect_entry);
+		if (!n && st->len > st->off)
+			return -EINVAL;
+	}
+	if (copy_to_user(ubuf, st->buf + st->off, n))
+		return -EFAULT;
+	st->off += n;
+	return n;
+}
+
+/*
+ * Fill the user's buffer chunk by chunk (each chunk takes and drops the
+ * locks), until it is full or the report ends; a fatal signal stops it.
+ */
+static ssize_t inspect_read(struct file *file, char __user *ubuf, size_t count,
+			    loff_t *ppos)
+{
+	struct inspect_file *st = file->private_data;
+	size_t copied = 0;
+	ssize_t ret = 0;
+
+	if (mutex_lock_killable(&st->lock))
+		return mmprobe_err(-EINTR);
+	if (!st->mm) {
+		ret = -EINVAL;
+		goto out;
+	}
+	while (copied < count) {
+		if (st->off < st->len) {
+			ret = inspect_copy(st, ubuf + copied, count - copied);
+			if (ret <= 0)
+				break;
+			copied += ret;
+			continue;
+		}
+		if (st->done)
+			break;
+		st->off = 0;
+		st->len = 0;
+		ret = inspect_fill(st);
+		if (ret)
+			break;
+		cond_resched();
+	}
+	if (copied)
+		ret = copied;	/* partial progress wins over a later error */
+out:
+	mutex_unlock(&st->lock);
+	return mmprobe_err(ret);
+}
+
+/* "0x" and hex digits, nothing else, no overflow. */
+static int inspect_parse_addr(const char *tok, unsigned long *addr)
+{
+	const char *p;
+
+	if (tok[0] != '0' || tok[1] != 'x' || !tok[2])
+		return -EINVAL;
+	for (p = tok + 2; *p; p++)
+		if (!isxdigit(*p))
+			return -EINVAL;
+	return kstrtoul(tok + 2, 16, addr) ? -EINVAL : 0;
+}
+
+struct inspect_cmd {
+	int pid;
+	unsigned long start;
+	unsigned long end;	/* 0: start + PAGE_SIZE */
+	unsigned long max_lines;
+	bool summary;
+	bool binary;
+};
+
+/* "<pid> <start> [<end>] [summary|binary] [max_lines=N]", in that order. */
+static int inspect_parse(const char *buf, struct inspect_cmd *cmd)
+{
+	char tok[5][INSPECT_TOKEN_MAX];
+	char extra;
+	int i, n;
+
+	n = sscanf(buf, "%31s %31s %31s %31s %31s %c", tok[0], tok[1], tok[2],
+		   tok[3], tok[4], &extra);
+	if (n < 2 || n > 5)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (strlen(tok[i]) >= INSPECT_TOKEN_MAX - 1)
+			return -EINVAL;	/* possibly truncated */
+	if (kstrtoint(tok[0], 10, &cmd->pid) || cmd->pid < 0)
+		return -EINVAL;
+	if (inspect_parse_addr(tok[1], &cmd->start))
+		return -EINVAL;
+	cmd->end = 0;
+	cmd->summary = false;
+	cmd->max_lines = INSPECT_MAX_LINES;
+	i = 2;
+	if (i < n && tok[i][0] == '0') {
+		/* An explicit end of 0 is not above start (0 means "none" here). */
+		if (inspect_parse_addr(tok[i], &cmd->end) || !cmd->end)
+			return -EINVAL;
+		i++;
+	}
+	cmd->binary = false;
+	if (i < n && !strcmp(tok[i], "summary")) {
+		cmd->summary = true;
+		i++;
+	} else if (i < n && !strcmp(tok[i], "binary")) {
+		cmd->binary = true;
+		i++;
+	}
+	if (i < n && str_has_prefix(tok[i], "max_lines=")) {
+		if (kstrtoul(tok[i] + strlen("max_lines="), 10, &cmd->max_lines) ||
+		    !cmd->max_lines)
+			return -EINVAL;
+		i++;
+	}
+	return i == n ? 0 : -EINVAL;
+}
+
+/*
+ * The mm of @nr (0: the caller's), with mm_count held. Another process's
+ * needs CAP_SYS_ADMIN.
+ */
+static struct mm_struct *inspect_get_mm(int nr)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+	struct pid *pid;
+
+	if (!nr) {
+		mm = current->mm;
+		if (!mm)
+			return ERR_PTR(-ESRCH);
+		mmgrab(mm);
+		return mm;
+	}
+	pid = find_get_pid(nr);
+	if (!pid)
+		return ERR_PTR(-ESRCH);
+	task = get_pid_task(pid, PIDTYPE_PID);
+	put_pid(pid);
+	if (!task)
+		return ERR_PTR(-ESRCH);
+	mm = get_task_mm(task);
+	put_task_struct(task);
+	if (!mm)
+		return ERR_PTR(-ESRCH);	/* kernel thread, or exited */
+	if (mm != current->mm && !capable(CAP_SYS_ADMIN)) {
+		mmput(mm);
+		return ERR_PTR(-EPERM);
+	}
+	mmgrab(mm);
+	mmput(mm);
+	return mm;
+}
+
+static ssize_t inspect_write(struct file *file, const char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	struct inspect_file *st = file->private_data;
+	char buf[INSPECT_CMD_MAX];
+	struct inspect_cmd cmd;
+	struct mm_struct *mm, *old;
+	int ret;
+
+	if (!count || count >= sizeof(buf))
+		return mmprobe_err(-EINVAL);
+	if (copy_from_user(buf, ubuf, count))
+		return mmprobe_err(-EFAULT);
+	buf[count] = '\0';
+	ret = inspect_parse(buf, &cmd);
+	if (ret)
+		return mmprobe_err(ret);
+	if (!cmd.end && check_add_overflow(cmd.start, PAGE_SIZE, &cmd.end))
+		return mmprobe_err(-EINVAL);
+	if (!PAGE_ALIGNED(cmd.start) || !PAGE_ALIGNED(cmd.end) || cmd.start >= cmd.end)
+		return mmprobe_err(-EINVAL);
+
+	mm = inspect_get_mm(cmd.pid);
+	if (IS_ERR(mm))
+		return mmprobe_err(PTR_ERR(mm));
+	if (cmd.end > mm->task_size) {
+		mmdrop(mm);
+		return mmprobe_err(-EINVAL);
+	}
+
+	if (mutex_lock_killable(&st->lock)) {
+		mmdrop(mm);
+		return mmprobe_err(-EINTR);
+	}
+	old = st->mm;
+	st->mm = mm;
+	st->start = cmd.start;
+	st->end = cmd.end;
+	st->next = cmd.start;
+	st->max_lines = cmd.max_lines;
+	st->lines = 0;
+	st->summary = cmd.summary;
+	st->binary = cmd.binary;
+	st->show_pfn = capable(CAP_SYS_ADMIN);
+	st->limited = false;
+	st->done = false;
+	st->len = 0;
+	st->off = 0;
+	memset(st->totals, 0, sizeof(st->totals));
+	mutex_unlock(&st->lock);
+	if (old)
+		mmdrop(old);
+	mmprobe_stat_inc(MMPROBE_STAT_INSPECT_REPORTS);
+	return count;
+}
+
+static int inspect_open(struct inode *inode, struct file *file)
+{
+	struct inspect_file *st;
+
+	st = kvmalloc(struct_size(st, buf, INSPECT_BUF_SIZE), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	memset(st, 0, sizeof(*st));	/* all but the output buffer */
+	mutex_init(&st->lock);
+	file->private_data = st;
+	/* Reads and writes ignore the file position: write, then read. */
+	return stream_open(inode, file);
+}
+
+static int inspect_release(struct inode *inode, struct file *file)
+{
+	struct inspect_file *st = file->private_data;
+
+	if (st->mm)
+		mmdrop(st->mm);
+	mutex_destroy(&st->lock);
+	kvfree(st);
+	return 0;
+}
+
+static const struct file_operations inspect_fops = {
+	.owner		= THIS_MODULE,
+	.open		= inspect_open,
+	.read		= inspect_read,
+	.write		= inspect_write,
+	.release	= inspect_release,
+};
+
+/**
+ * mmprobe_inspect_init() - create debugfs "inspect"
+ * @root: the mmprobe debugfs directory
+ *
+ * Context: module init.
+ */
+void mmprobe_inspect_init(struct dentry *root)
+{
+	debugfs_create_file("inspect", 0600, root, NULL, &inspect_fops);
+}
