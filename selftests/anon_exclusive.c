@@ -1,0 +1,2086 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * anon_exclusive: do GUP pins of anonymous memory stay coherent with what
+ * the process maps, across fork, COW, unsharing, mprotect and madvise?
+ *
+ * A case table in the manner of the kernel's cow.c selftest, driven through
+ * mmprobe's pin sessions (/sys/kernel/debug/mmprobe/pin), so it runs on the
+ * distribution kernels that lack CONFIG_GUP_TEST. Every case runs on every
+ * kind of memory it applies to and checks what the process sees (its
+ * memory, /proc/self/pagemap, /proc/kpageflags) against what the pin sees
+ * (the pages' contents, and mmprobe's description of each page); after each,
+ * /proc/vmstat nr_foll_pin_acquired - nr_foll_pin_released must be back
+ * where it was. Cases for the pin file itself come first.
+ *
+ * Where kernels differ, the expectation follows the capability lines of
+ * /sys/kernel/debug/mmprobe/version: longterm_ro_unshare (6.2+) and
+ * huge_zero_wp_thp (6.13+).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "kselftest.h"
+#include "inspect_util.h"
+#include "mmprobe_util.h"
+#include "pin_util.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT	26
+#endif
+
+#define KPF_ANON_BIT	12
+#define KPF_HUGE_BIT	17
+
+#define PARAM_MAX_PAGES	"/sys/module/mmprobe/parameters/pin_max_pages"
+#define HUGETLB_DIR	"/sys/kernel/mm/hugepages"
+/* Bytes of a mapping that a case pins and compares: all of it up to 2 MiB. */
+#define WIN_MAX		(2UL << 20)
+#define WIN_MAX_PAGES	512
+
+static size_t pagesize, pmdsize;
+static unsigned int pmd_order;
+static long long pins_base;
+static unsigned char seed = 1;
+
+/* Capability lines of mmprobe's version file. */
+static struct {
+	int thp;
+	int huge_zero_wp_thp;
+	int swp_exclusive;
+	int longterm_ro_unshare;
+} cap;
+
+/* The outcome of the running test. */
+static struct {
+	bool failed;
+	char skip[256];
+	char xfail[256];
+} cur;
+
+static struct mmprobe_pin_page pages_buf[WIN_MAX_PAGES];
+static unsigned char read_buf[WIN_MAX];
+
+static void fail(int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ksft_print_msg("line %d: %s\n", line, msg);
+	cur.failed = true;
+}
+
+#define FAIL(...) fail(__LINE__, __VA_ARGS__)
+
+/* EXPECT_EQ(expected, seen, what...): on a mismatch, say so and fail. */
+static bool expect_eq(int line, long long expected, long long seen, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (expected == seen)
+		return true;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	fail(line, "%s: expected %lld (%#llx), seen %lld (%#llx)", what, expected,
+	     expected, seen, seen);
+	return false;
+}
+
+#define EXPECT_EQ(expected, seen, ...) \
+	expect_eq(__LINE__, (long long)(expected), (long long)(seen), __VA_ARGS__)
+#define EXPECT_TRUE(cond, ...) \
+	((cond) ? true : (fail(__LINE__, __VA_ARGS__), false))
+
+#define SKIP(...) snprintf(cur.skip, sizeof(cur.skip), __VA_ARGS__)
+#define XFAIL(...) snprintf(cur.xfail, sizeof(cur.xfail), __VA_ARGS__)
+
+/*
+ * The pagemap entries of n pages from addr, in one read (a file per page
+ * is slow under TCG). The file is the caller's: a child opens its own.
+ */
+static void pagemap_range(const void *addr, size_t n, uint64_t *out)
+{
+	static pid_t pid;
+	static int fd = -1;
+	ssize_t len = n * sizeof(*out);
+
+	if (pid != getpid()) {
+		if (fd >= 0)
+			close(fd);
+		fd = open("/proc/self/pagemap", O_RDONLY);
+		pid = getpid();
+	}
+	if (pread(fd, out, len, (uintptr_t)addr / pagesize * sizeof(*out)) != len)
+		memset(out, 0, len);
+}
+
+static uint64_t pagemap(const void *addr)
+{
+	uint64_t pm;
+
+	pagemap_range(addr, 1, &pm);
+	return pm;
+}
+
+static uint64_t pfn_of(const void *addr)
+{
+	return pagemap(addr) & PM_PFN_MASK;
+}
+
+static uint64_t kpageflags(uint64_t pfn)
+{
+	static int fd = -1;
+	uint64_t flags;
+
+	if (fd < 0)
+		fd = open("/proc/kpageflags", O_RDONLY);
+	if (pread(fd, &flags, sizeof(flags), pfn * sizeof(flags)) != sizeof(flags))
+		return 0;
+	return flags;
+}
+
+static bool kpf(uint64_t pfn, int bit)
+{
+	return kpageflags(pfn) & (1ULL << bit);
+}
+
+/* The pagemap entries of a window, in a buffer the next call reuses. */
+static const uint64_t *pagemap_win(const void *addr, size_t n)
+{
+	static uint64_t pm[WIN_MAX_PAGES];
+
+	pagemap_range(addr, n, pm);
+	return pm;
+}
+
+/* Write "4" to clear_refs: clear soft-dirty, so mprotect() keeps PTEs R/O. */
+static void clear_softdirty(void)
+{
+	int ret = util_write_file("/proc/self/clear_refs", "4");
+
+	if (ret)
+		FAIL("clear_refs: %s", strerror(-ret));
+}
+
+static const char *const method_names[MMPROBE_PIN_NR_METHODS] = {
+	[MMPROBE_PIN_METHOD_PUP]	= "pin_user_pages",
+	[MMPROBE_PIN_METHOD_PUP_FAST]	= "pin_user_pages_fast",
+	[MMPROBE_PIN_METHOD_GUP]	= "get_user_pages",
+	[MMPROBE_PIN_METHOD_GUP_FAST]	= "get_user_pages_fast",
+};
+
+static bool method_pins(int method)
+{
+	return method == MMPROBE_PIN_METHOD_PUP || method == MMPROBE_PIN_METHOD_PUP_FAST;
+}
+
+/* ---- kinds of memory ---- */
+
+enum kind {
+	BASE,
+	THP_PMD,
+	THP_PTE,
+	THP_SINGLE_PTE,
+	THP_MREMAP,
+	HUGETLB_2M,
+	HUGETLB_1G,
+	ZERO,
+	HUGE_ZERO,
+	SWAP,
+	NR_KINDS
+};
+
+#define K(k)		(1U << (k))
+#define K_THP		(K(THP_PMD) | K(THP_PTE) | K(THP_SINGLE_PTE) | K(THP_MREMAP))
+#define K_HUGETLB	(K(HUGETLB_2M) | K(HUGETLB_1G))
+#define K_ANON		(K(BASE) | K_THP | K_HUGETLB | K(SWAP))
+#define K_ZERO		(K(ZERO) | K(HUGE_ZERO))
+#define K_ALL		(K_ANON | K_ZERO)
+/*
+ * The 1 GiB hugetlb page sits out two groups of cases, which the 2 MiB one
+ * covers for hugetlb: those where the kernel copies a whole folio (fork of
+ * a pinned page, unsharing, refault), as one copy took 140 s under TCG; and
+ * those that need fork() to share it (see case_fork_shares()).
+ */
+#define K_NOT_1G	(K_ALL & ~K(HUGETLB_1G))
+
+static const char *const kind_names[NR_KINDS] = {
+	[BASE]			= "base page",
+	[THP_PMD]		= "PMD-mapped THP",
+	[THP_PTE]		= "PTE-mapped THP",
+	[THP_SINGLE_PTE]	= "single PTE of a THP",
+	[THP_MREMAP]		= "THP after partial mremap",
+	[HUGETLB_2M]		= "2 MiB hugetlb page",
+	[HUGETLB_1G]		= "1 GiB hugetlb page",
+	[ZERO]			= "shared zero page",
+	[HUGE_ZERO]		= "huge zero page",
+	[SWAP]			= "swapped-out page",
+};
+
+/**
+ * struct mem - one kind of memory, set up for one case
+ * @kind: what it is
+ * @map, @map_len: what the setup mapped (unmapped at the end)
+ * @map2, @map2_len: the mremap target, or NULL
+ * @mem, @len: the range under test, for mprotect, madvise and munmap
+ * @win: bytes from @mem that are pinned and compared
+ * @hsize: hugetlb page size, 0 when not hugetlb
+ * @shadow: what the process must read in @win
+ * @spoilt: the case left the mapping unlike a fresh one (hugetlb VMAs are
+ *	VM_DONTEXPAND, so MADV_DOFORK cannot undo MADV_DONTFORK on them)
+ */
+struct mem {
+	enum kind kind;
+	char *map;
+	size_t map_len;
+	char *map2;
+	size_t map2_len;
+	char *mem;
+	size_t len;
+	size_t win;
+	size_t hsize;
+	unsigned char *shadow;
+	bool spoilt;
+};
+
+static size_t nr_pages(const struct mem *m)
+{
+	return m->win / pagesize;
+}
+
+static bool is_hugetlb(const struct mem *m)
+{
+	return K(m->kind) & K_HUGETLB;
+}
+
+/* Fill the window with a new pattern, one byte value per page. */
+static void mem_write(struct mem *m)
+{
+	size_t i;
+
+	seed += 0x35;
+	for (i = 0; i < nr_pages(m); i++) {
+		memset(m->mem + i * pagesize, (unsigned char)(seed + i), pagesize);
+		memset(m->shadow + i * pagesize, (unsigned char)(seed + i), pagesize);
+	}
+}
+
+/* The first page where a and b differ, or -1. */
+static long first_diff(const unsigned char *a, const unsigned char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += pagesize)
+		if (memcmp(a + i, b + i, pagesize))
+			return i / pagesize;
+	return -1;
+}
+
+static bool check_data(const char *what, const unsigned char *want,
+		       const unsigned char *seen, size_t len)
+{
+	long page = first_diff(want, seen, len);
+
+	if (page < 0)
+		return true;
+	FAIL("%s: page %ld holds %#x, expected %#x", what, page,
+	     seen[page * pagesize], want[page * pagesize]);
+	return false;
+}
+
+/* The process reads what it last wrote. */
+static bool check_memory(const struct mem *m)
+{
+	return check_data("process memory", m->shadow, (unsigned char *)m->mem, m->win);
+}
+
+static bool thp_populated(const struct mem *m, const char *where, size_t len)
+{
+	uint64_t first = pfn_of(where), last = pfn_of(where + len - pagesize);
+
+	if (!first || !kpf(first, KPF_THP) || last != first + len / pagesize - 1) {
+		SKIP("no PMD-size THP was allocated (memory fragmented?)");
+		return false;
+	}
+	return true;
+}
+
+static int hugetlb_free(size_t hsize)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), HUGETLB_DIR "/hugepages-%zukB/free_hugepages",
+		 hsize >> 10);
+	if (util_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	return atoi(buf);
+}
+
+static size_t kind_hsize(enum kind k)
+{
+	return k == HUGETLB_2M ? 2UL << 20 : k == HUGETLB_1G ? 1UL << 30 : 0;
+}
+
+/*
+ * The 1 GiB hugetlb page, kept mapped from one case to the next: the kernel
+ * zeroes it on the first fault, which takes seconds under TCG.
+ */
+static char *gigantic;
+
+static bool setup_thp(struct mem *m)
+{
+	if (!cap.thp || !pmdsize) {
+		SKIP("THP is not available");
+		return false;
+	}
+	m->map = util_mmap_aligned(pmdsize, pmdsize);
+	if (!EXPECT_TRUE(m->map, "mmap: %s", strerror(errno)))
+		return false;
+	m->map_len = pmdsize;
+	m->mem = m->map;
+	m->len = m->win = pmdsize;
+	if (!EXPECT_EQ(0, madvise(m->mem, pmdsize, MADV_HUGEPAGE), "MADV_HUGEPAGE"))
+		return false;
+	mem_write(m);
+	return thp_populated(m, m->mem, pmdsize);
+}
+
+/* Map and populate one kind of memory. False: skip (cur.skip) or fail. */
+static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	size_t half;
+	char *p;
+
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->shadow = calloc(1, WIN_MAX);
+	if (!EXPECT_TRUE(m->shadow, "calloc"))
+		return false;
+
+	switch (kind) {
+	case BASE:
+	case ZERO:
+	case SWAP:
+		m->map = mmap(NULL, pagesize, PROT_READ | PROT_WRITE, flags, -1, 0);
+		if (!EXPECT_TRUE(m->map != MAP_FAILED, "mmap: %s", strerror(errno))) {
+			m->map = NULL;
+			return false;
+		}
+		m->map_len = m->len = m->win = pagesize;
+		m->mem = m->map;
+		madvise(m->mem, pagesize, MADV_NOHUGEPAGE);
+		if (kind == ZERO) {
+			/* A read fault maps the shared zero page. */
+			if (*(volatile char *)m->mem)
+				FAIL("fresh memory is not zero");
+			return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_ZERO_PAGE),
+					   "a read fault did not map the zero page");
+		}
+		mem_write(m);
+		if (kind == SWAP) {
+			madvise(m->mem, pagesize, MADV_PAGEOUT);
+			if (!(pagemap(m->mem) & PM_SWAP)) {
+				SKIP("MADV_PAGEOUT left the page in memory: is swap on? (/proc/swaps)");
+				return false;
+			}
+		}
+		return true;
+	case THP_PMD:
+		return setup_thp(m);
+	case THP_PTE:
+		/* Map one subpage R/O and back: the PMD is split into PTEs. */
+		if (!setup_thp(m))
+			return false;
+		return EXPECT_EQ(0, mprotect(m->mem + pagesize, pagesize, PROT_READ),
+				 "mprotect") &&
+		       EXPECT_EQ(0, mprotect(m->mem + pagesize, pagesize,
+					     PROT_READ | PROT_WRITE), "mprotect");
+	case THP_SINGLE_PTE:
+		/* Zap all but the first subpage: one PTE maps one subpage. */
+		if (!setup_thp(m))
+			return false;
+		if (!EXPECT_EQ(0, madvise(m->mem + pagesize, pmdsize - pagesize,
+					  MADV_DONTNEED), "MADV_DONTNEED"))
+			return false;
+		m->len = m->win = pagesize;
+		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_THP), "the page left is no THP");
+	case THP_MREMAP:
+		/* Move the upper half elsewhere; test the moved half. */
+		if (!setup_thp(m))
+			return false;
+		half = pmdsize / 2;
+		m->map2 = mmap(NULL, half, PROT_NONE, flags, -1, 0);
+		if (!EXPECT_TRUE(m->map2 != MAP_FAILED, "mmap: %s", strerror(errno))) {
+			m->map2 = NULL;
+			return false;
+		}
+		m->map2_len = half;
+		p = mremap(m->mem + half, half, half, MREMAP_MAYMOVE | MREMAP_FIXED, m->map2);
+		if (!EXPECT_TRUE(p == m->map2, "mremap: %s", strerror(errno)))
+			return false;
+		memmove(m->shadow, m->shadow + half, half);
+		m->mem = m->map2;
+		m->len = m->win = half;
+		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_THP), "the moved half is no THP") &&
+		       check_memory(m);
+	case HUGETLB_2M:
+	case HUGETLB_1G:
+		m->hsize = kind_hsize(kind);
+		if (kind == HUGETLB_1G && gigantic) {
+			/* Back to what a fresh mapping would be, but populated. */
+			m->map = gigantic;
+			m->map_len = m->len = m->hsize;
+			m->mem = m->map;
+			m->win = WIN_MAX;
+			if (!EXPECT_EQ(0, mprotect(m->mem, m->len, PROT_READ | PROT_WRITE),
+				       "mprotect R/W"))
+				return false;
+			mem_write(m);
+			return true;
+		}
+		if (hugetlb_free(m->hsize) < hugetlb_pages) {
+			SKIP("needs %d free %zu kB hugetlb pages, %d free (raise %s/hugepages-%zukB/nr_hugepages)",
+			     hugetlb_pages, m->hsize >> 10, hugetlb_free(m->hsize),
+			     HUGETLB_DIR, m->hsize >> 10);
+			return false;
+		}
+		flags |= MAP_HUGETLB | (__builtin_ctzl(m->hsize) << MAP_HUGE_SHIFT);
+		m->map = mmap(NULL, m->hsize, PROT_READ | PROT_WRITE, flags, -1, 0);
+		if (m->map == MAP_FAILED) {
+			m->map = NULL;
+			SKIP("no %zu kB hugetlb page: %s", m->hsize >> 10, strerror(errno));
+			return false;
+		}
+		m->map_len = m->len = m->hsize;
+		m->mem = m->map;
+		m->win = m->hsize < WIN_MAX ? m->hsize : WIN_MAX;
+		mem_write(m);
+		return true;
+	case HUGE_ZERO:
+		if (!cap.thp || !pmdsize) {
+			SKIP("THP is not available");
+			return false;
+		}
+		m->map = util_mmap_aligned(pmdsize, pmdsize);
+		if (!EXPECT_TRUE(m->map, "mmap: %s", strerror(errno)))
+			return false;
+		m->map_len = m->len = m->win = pmdsize;
+		m->mem = m->map;
+		madvise(m->mem, pmdsize, MADV_HUGEPAGE);
+		if (*(volatile char *)m->mem)
+			FAIL("fresh memory is not zero");
+		if (!kpf(pfn_of(m->mem), KPF_ZERO_PAGE) || !kpf(pfn_of(m->mem), KPF_THP)) {
+			SKIP("a read fault did not map the huge zero page");
+			return false;
+		}
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void mem_teardown(struct mem *m)
+{
+	unsigned char vec;
+
+	/* Keep the 1 GiB page for the next case, unless the case unmapped it. */
+	if (m->kind == HUGETLB_1G) {
+		gigantic = NULL;
+		if (m->map && !m->spoilt && !mincore(m->map, pagesize, &vec)) {
+			gigantic = m->map;
+			m->map = NULL;
+		}
+	}
+	if (m->map)
+		munmap(m->map, m->map_len);
+	if (m->map2)
+		munmap(m->map2, m->map2_len);
+	free(m->shadow);
+}
+
+/* A case of the table, run on each kind of memory of kinds. */
+struct test_case {
+	const char *desc;
+	void (*fn)(struct mem *m, const struct test_case *tc);
+	unsigned int kinds;
+	int method;
+	uint64_t flags;
+	int hugetlb_pages;	/* hugetlb pages of that size the case needs */
+};
+
+/* ---- what the pin says ---- */
+
+static int open_session(void)
+{
+	int fd = pin_util_open();
+
+	if (fd < 0)
+		FAIL("open %s: %s", PIN_PATH, strerror(-fd));
+	return fd;
+}
+
+/* Take the whole window; every page must be taken. */
+static bool take(int fd, const struct mem *m, int method, uint64_t flags, uint64_t *h)
+{
+	long n = pin_util_take(fd, m->mem, nr_pages(m), method, flags, h);
+
+	if (n < 0) {
+		FAIL("%s (flags %#llx): %s", method_names[method],
+		     (unsigned long long)flags, strerror(-n));
+		return false;
+	}
+	return EXPECT_EQ(nr_pages(m), n, "pages taken");
+}
+
+static struct mmprobe_pin_page *describe(int fd, uint64_t h, const struct mem *m, bool now)
+{
+	int ret = pin_util_info(fd, h, 0, nr_pages(m), pages_buf, now);
+
+	if (ret) {
+		FAIL("MMPROBE_PIN_IOC_INFO: %s", strerror(-ret));
+		return NULL;
+	}
+	return pages_buf;
+}
+
+/* The pin reads want. */
+static bool check_pin_reads(int fd, uint64_t h, const struct mem *m, const void *want)
+{
+	int ret = pin_util_read(fd, h, 0, nr_pages(m), read_buf);
+
+	if (ret) {
+		FAIL("MMPROBE_PIN_IOC_READ: %s", strerror(-ret));
+		return false;
+	}
+	return check_data("pinned pages", want, read_buf, m->win);
+}
+
+/*
+ * Is pagemap's "exclusively mapped" bit a witness for this memory? Not for
+ * a PUD-mapped hugetlb page on 6.12 and later: pagemap_hugetlb_range() asks
+ * hugetlb_pmd_shared() of the PUD table too, and that reads pt_share_count,
+ * which only PMD tables keep (in a PUD table's struct page it is the index
+ * left from the page's last use), so the bit comes and goes. Seen on 7.3;
+ * 6.1 looks at the mapcount only. The folio mapcount stands in.
+ */
+static bool pm_excl_witness(const struct mem *m)
+{
+	return m->kind != HUGETLB_1G;
+}
+
+/* The page is mapped once, by the caller (hugetlb counts at the folio). */
+static bool mapped_once(const struct mem *m, const struct mmprobe_pin_page *p)
+{
+	if (is_hugetlb(m))
+		return p->folio_mapcount == 1;
+	return p->mapcount == 1 || p->mapcount == MMPROBE_PIN_NA;
+}
+
+#define AGREE_PAGE	0x1	/* each pinned page is the page mapped at its address */
+#define AGREE_EXCL	0x2	/* ... an exclusive anon page, pinned, mapped once */
+#define AGREE_DATA	0x4	/* the pin reads what the process reads */
+#define AGREE_RULE	0x8	/* and inspect agrees (slow on PTEs: once a case) */
+
+/*
+ * The rule PG_anon_exclusive keeps, in inspect's words: a present,
+ * writable entry mapping anon memory maps an exclusive (sub)page, and so
+ * does one mapping a pinned anon page.
+ */
+static bool check_exclusive_rule(const struct mem *m)
+{
+	static struct inspect_entry e[WIN_MAX_PAGES];
+	int i, n;
+
+	n = inspect_range(0, (uintptr_t)m->mem, (uintptr_t)m->mem + m->win, e, WIN_MAX_PAGES);
+	if (n < 0) {
+		FAIL("inspect: %s", strerror(-n));
+		return false;
+	}
+	for (i = 0; i < n && i < WIN_MAX_PAGES; i++) {
+		if (strcmp(e[i].kind, "anon") && strcmp(e[i].kind, "hugetlb"))
+			continue;
+		if (!EXPECT_TRUE(e[i].exclusive == 1 || (e[i].write != 1 && e[i].pinned != 1),
+				 "inspect: %#lx %s %s write=%d pinned=%d maps a non-exclusive page",
+				 e[i].addr, inspect_level_name(e[i].level), e[i].kind,
+				 e[i].write, e[i].pinned))
+			return false;
+	}
+	return true;
+}
+
+/* The pin and the process agree, as of now. */
+static bool check_pin(int fd, uint64_t h, const struct mem *m, unsigned int what)
+{
+	struct mmprobe_pin_page *p = describe(fd, h, m, true);
+	const uint64_t *pms = pagemap_win(m->mem, nr_pages(m));
+	size_t i;
+
+	if (!p)
+		return false;
+	for (i = 0; i < nr_pages(m); i++) {
+		uint64_t pm = pms[i];
+
+		if (!EXPECT_EQ(MMPROBE_PIN_STATE_PINNED, p[i].state, "page %zu: state", i))
+			return false;
+		if ((what & AGREE_PAGE) &&
+		    (!EXPECT_TRUE(pm & PM_PRESENT, "page %zu is not present", i) ||
+		     !EXPECT_EQ(p[i].pfn, pm & PM_PFN_MASK,
+				"page %zu: pfn mapped, against the pinned one", i)))
+			return false;
+		if ((what & AGREE_EXCL) &&
+		    (!EXPECT_EQ(1, p[i].exclusive, "page %zu: PG_anon_exclusive", i) ||
+		     !EXPECT_EQ(1, p[i].pinned, "page %zu: maybe_dma_pinned", i) ||
+		     !EXPECT_TRUE(mapped_once(m, &p[i]), "page %zu: mapcount %lld, folio %lld",
+				  i, (long long)p[i].mapcount, (long long)p[i].folio_mapcount) ||
+		     !EXPECT_TRUE(!pm_excl_witness(m) || (pm & PM_MMAP_EXCL),
+				  "page %zu: pagemap: not mapped exclusively", i)))
+			return false;
+	}
+	if ((what & AGREE_RULE) && !check_exclusive_rule(m))
+		return false;
+	if (what & AGREE_DATA)
+		return check_memory(m) && check_pin_reads(fd, h, m, m->mem);
+	return true;
+}
+
+/*
+ * Is what a take of this memory holds an anon (or hugetlb) page? Zero pages
+ * are replaced by a fresh anon page by a write, and by a R/O longterm pin
+ * where the kernel unshares them (longterm_ro_unshare).
+ */
+static bool takes_anon(const struct mem *m, uint64_t flags)
+{
+	if (K(m->kind) & K_ANON)
+		return true;
+	if (flags & MMPROBE_PIN_WRITE)
+		return true;
+	return (flags & MMPROBE_PIN_LONGTERM) && cap.longterm_ro_unshare;
+}
+
+static unsigned int agree_for(const struct mem *m, uint64_t flags)
+{
+	return AGREE_PAGE | AGREE_DATA | (takes_anon(m, flags) ? AGREE_EXCL : 0);
+}
+
+/* The kind and order of the pages a take of this memory holds. */
+static bool check_taken_kind(int fd, uint64_t h, const struct mem *m, uint64_t flags)
+{
+	struct mmprobe_pin_page *p = describe(fd, h, m, false);
+	unsigned int kind, order;
+	size_t i;
+
+	if (!p)
+		return false;
+	if (is_hugetlb(m)) {
+		kind = MMPROBE_PIN_KIND_HUGETLB;
+		order = __builtin_ctzl(m->hsize / pagesize);
+	} else if (!takes_anon(m, flags)) {
+		kind = m->kind == ZERO ? MMPROBE_PIN_KIND_ZERO : MMPROBE_PIN_KIND_HUGE_ZERO;
+		order = m->kind == ZERO ? 0 : pmd_order;
+	} else if (m->kind == ZERO) {
+		kind = MMPROBE_PIN_KIND_ANON;
+		order = 0;
+	} else if (m->kind == HUGE_ZERO) {
+		/* Unsharing or writing a huge zero PMD: 6.13+ allocates a THP. */
+		kind = MMPROBE_PIN_KIND_ANON;
+		order = cap.huge_zero_wp_thp ? pmd_order : 0;
+	} else {
+		return true;
+	}
+	for (i = 0; i < nr_pages(m); i++)
+		if (!EXPECT_EQ(kind, p[i].kind, "page %zu: kind", i) ||
+		    !EXPECT_EQ(order, p[i].order, "page %zu: order", i))
+			return false;
+	return true;
+}
+
+static void pfns_of_pin(int fd, uint64_t h, const struct mem *m, uint64_t *pfns)
+{
+	struct mmprobe_pin_page *p = describe(fd, h, m, false);
+	size_t i;
+
+	for (i = 0; i < nr_pages(m); i++)
+		pfns[i] = p ? p[i].pfn : 0;
+}
+
+static void pfns_mapped(const struct mem *m, uint64_t *pfns)
+{
+	size_t i;
+
+	pagemap_range(m->mem, nr_pages(m), pfns);
+	for (i = 0; i < nr_pages(m); i++)
+		pfns[i] &= PM_PFN_MASK;
+}
+
+/*
+ * Open a session and take the window as the case says: the pages taken are
+ * of the kind the memory implies, and the pin and the process agree from
+ * the start. Their PFNs go to pinned. Returns the session, or -1.
+ */
+static int start_case(const struct mem *m, const struct test_case *tc, uint64_t *h,
+		      uint64_t *pinned)
+{
+	int fd = open_session();
+
+	if (fd < 0)
+		return -1;
+	if (!take(fd, m, tc->method, tc->flags, h) ||
+	    !check_taken_kind(fd, *h, m, tc->flags) ||
+	    !check_pin(fd, *h, m, agree_for(m, tc->flags))) {
+		close(fd);
+		return -1;
+	}
+	pfns_of_pin(fd, *h, m, pinned);
+	return fd;
+}
+
+/* ---- children ---- */
+
+/* Exit codes of the children, explained by child_reap(). */
+enum {
+	CHILD_OK,
+	CHILD_SAME_PAGE,	/* it maps the page the parent has pinned */
+	CHILD_NOT_EXCL,		/* its copy is not mapped exclusively */
+	CHILD_DATA,		/* it reads other data than at fork */
+	CHILD_MAPPED,		/* the range is still mapped (MADV_DONTFORK) */
+	CHILD_LEAK,		/* its pin saw the parent's write */
+	CHILD_UNMAPPED,		/* fork() gave it no mapping of the page */
+	CHILD_OTHER_PAGE,	/* it maps another page than the parent */
+	CHILD_ERROR,		/* a call failed */
+	CHILD_NR
+};
+
+static const char *const child_errors[CHILD_NR] = {
+	[CHILD_SAME_PAGE]	= "the child maps the page the parent has pinned",
+	[CHILD_NOT_EXCL]	= "the child's copy is not mapped exclusively",
+	[CHILD_DATA]		= "the child reads other data than it had at fork",
+	[CHILD_MAPPED]		= "the child still maps a MADV_DONTFORK range",
+	[CHILD_LEAK]		= "what the child pinned changed with the parent's write",
+	[CHILD_UNMAPPED]	= "fork() gave the child no mapping of the page",
+	[CHILD_OTHER_PAGE]	= "the child maps another page than the parent",
+	[CHILD_ERROR]		= "a call failed in the child",
+};
+
+/*
+ * A child and two pipes: up (child -> parent) and down (parent -> child).
+ * Children leave with _exit() only: the parent's atexit handlers restore
+ * global settings, which must happen once.
+ */
+struct child {
+	pid_t pid;
+	int up[2];
+	int down[2];
+};
+
+struct child_arg {
+	struct mem *m;
+	const uint64_t *pinned;	/* PFNs the parent has pinned, or NULL */
+	int method;
+	uint64_t flags;
+};
+
+/* In a child: tell the parent; a dead parent is the child's error. */
+static void pipe_post(int fd)
+{
+	if (write(fd, "x", 1) != 1)
+		_exit(CHILD_ERROR);
+}
+
+/* In the parent: tell the child, if it still listens (SIGPIPE is ignored). */
+static void tell_child(struct child *c)
+{
+	if (write(c->down[1], "x", 1) != 1)
+		ksft_print_msg("the child is gone: %s\n", strerror(errno));
+}
+
+static bool pipe_wait(int fd)
+{
+	char c;
+
+	return read(fd, &c, 1) == 1;
+}
+
+static bool child_start(struct child *c, int (*fn)(struct child *, struct child_arg *),
+			struct child_arg *arg)
+{
+	if (pipe(c->up))
+		return EXPECT_TRUE(false, "pipe: %s", strerror(errno));
+	if (pipe(c->down)) {
+		close(c->up[0]);
+		close(c->up[1]);
+		return EXPECT_TRUE(false, "pipe: %s", strerror(errno));
+	}
+	fflush(stdout);
+	c->pid = fork();
+	if (!c->pid) {
+		close(c->up[0]);
+		close(c->down[1]);
+		_exit(fn(c, arg));
+	}
+	close(c->up[1]);
+	close(c->down[0]);
+	if (c->pid < 0) {
+		close(c->up[0]);
+		close(c->down[1]);
+		return EXPECT_TRUE(false, "fork: %s", strerror(errno));
+	}
+	return true;
+}
+
+/* Reap the child: its exit code, or -1 (and a failure) when it has none. */
+static int child_reap_status(struct child *c)
+{
+	int status;
+
+	close(c->up[0]);
+	close(c->down[1]);
+	if (waitpid(c->pid, &status, 0) != c->pid)
+		return EXPECT_TRUE(false, "waitpid: %s", strerror(errno)) - 1;
+	if (WIFSIGNALED(status))
+		return EXPECT_TRUE(false, "the child died of signal %d", WTERMSIG(status)) - 1;
+	return WEXITSTATUS(status);
+}
+
+static bool child_status_ok(int status)
+{
+	if (status == CHILD_OK)
+		return true;
+	if (status > 0)
+		FAIL("child: %s", status < CHILD_NR ? child_errors[status] : "unknown exit code");
+	return false;
+}
+
+/* Reap the child; true when it exited with CHILD_OK. */
+static bool child_reap(struct child *c)
+{
+	return child_status_ok(child_reap_status(c));
+}
+
+/*
+ * Right after fork: every page the parent holds pinned was copied for the
+ * child (a different, exclusively mapped page with the same data).
+ */
+static int child_check_copied(const struct child_arg *a)
+{
+	const struct mem *m = a->m;
+	const uint64_t *pms = pagemap_win(m->mem, nr_pages(m));
+	size_t i;
+
+	for (i = 0; i < nr_pages(m); i++) {
+		uint64_t pm = pms[i];
+
+		if (!(pm & PM_PRESENT))
+			return CHILD_ERROR;
+		if ((pm & PM_PFN_MASK) == a->pinned[i])
+			return CHILD_SAME_PAGE;
+		if (!(pm & PM_MMAP_EXCL))
+			return CHILD_NOT_EXCL;
+	}
+	return memcmp(m->mem, m->shadow, m->win) ? CHILD_DATA : CHILD_OK;
+}
+
+/* ---- the cases ---- */
+
+/* A short-term R/O pin reports what pagemap and kpageflags say. */
+static void case_describe(struct mem *m, const struct test_case *tc)
+{
+	const uint64_t *pms;
+	bool zero = K(m->kind) & K_ZERO;
+	unsigned int kind, level, order;
+	struct mmprobe_pin_page *p;
+	uint64_t h;
+	size_t i;
+	int fd;
+
+	if (m->kind == ZERO || m->kind == BASE || m->kind == SWAP) {
+		kind = m->kind == ZERO ? MMPROBE_PIN_KIND_ZERO : MMPROBE_PIN_KIND_ANON;
+		level = MMPROBE_PIN_LEVEL_PTE;
+		order = 0;
+	} else if (m->kind == HUGE_ZERO || m->kind == THP_PMD) {
+		kind = zero ? MMPROBE_PIN_KIND_HUGE_ZERO : MMPROBE_PIN_KIND_ANON;
+		level = MMPROBE_PIN_LEVEL_PMD;
+		order = pmd_order;
+	} else if (is_hugetlb(m)) {
+		kind = MMPROBE_PIN_KIND_HUGETLB;
+		level = m->kind == HUGETLB_1G ? MMPROBE_PIN_LEVEL_PUD : MMPROBE_PIN_LEVEL_PMD;
+		order = __builtin_ctzl(m->hsize / pagesize);
+	} else {
+		kind = MMPROBE_PIN_KIND_ANON;
+		level = MMPROBE_PIN_LEVEL_PTE;
+		order = pmd_order;
+	}
+
+	fd = open_session();
+	if (fd < 0)
+		return;
+	if (!take(fd, m, tc->method, tc->flags, &h))
+		goto out;
+	p = describe(fd, h, m, false);
+	pms = pagemap_win(m->mem, nr_pages(m));
+	for (i = 0; p && i < nr_pages(m); i++) {
+		uint64_t pm = pms[i];
+		uint64_t pfn = pm & PM_PFN_MASK;
+
+		if (!EXPECT_EQ(MMPROBE_PIN_STATE_PINNED, p[i].state, "page %zu: state", i) ||
+		    !EXPECT_EQ((uintptr_t)m->mem + i * pagesize, p[i].addr, "page %zu: addr", i) ||
+		    !EXPECT_TRUE(pm & PM_PRESENT, "page %zu: not present after the pin", i) ||
+		    !EXPECT_EQ(pfn, p[i].pfn, "page %zu: pfn, against pagemap", i) ||
+		    !EXPECT_EQ(kind, p[i].kind, "page %zu: kind", i) ||
+		    !EXPECT_EQ(level, p[i].level, "page %zu: level", i) ||
+		    !EXPECT_EQ(order, p[i].order, "page %zu: order", i) ||
+		    !EXPECT_EQ(zero ? MMPROBE_PIN_NA : 1, p[i].exclusive,
+			       "page %zu: exclusive", i) ||
+		    !EXPECT_EQ(!zero, p[i].pinned, "page %zu: pinned", i) ||
+		    !EXPECT_EQ(zero, kpf(pfn, KPF_ZERO_PAGE), "page %zu: kpageflags ZERO_PAGE", i) ||
+		    !EXPECT_EQ(order == pmd_order && !is_hugetlb(m), kpf(pfn, KPF_THP),
+			       "page %zu: kpageflags THP", i) ||
+		    !EXPECT_EQ(is_hugetlb(m), kpf(pfn, KPF_HUGE_BIT),
+			       "page %zu: kpageflags HUGE", i) ||
+		    !EXPECT_EQ(!zero, kpf(pfn, KPF_ANON_BIT), "page %zu: kpageflags ANON", i) ||
+		    !EXPECT_TRUE(!pm_excl_witness(m) || !zero == !!(pm & PM_MMAP_EXCL),
+				 "page %zu: pagemap exclusive bit: %d", i, !!(pm & PM_MMAP_EXCL)))
+			break;
+		/* page_mapcount() semantics; hugetlb counts only at the head */
+		if (!zero && !is_hugetlb(m) &&
+		    !EXPECT_EQ(1, p[i].mapcount, "page %zu: mapcount", i))
+			break;
+	}
+	check_pin(fd, h, m, AGREE_PAGE | AGREE_DATA | AGREE_RULE | (zero ? 0 : AGREE_EXCL));
+out:
+	close(fd);
+}
+
+static int child_copied_then_write(struct child *c, struct child_arg *a)
+{
+	int ret = a->pinned ? child_check_copied(a) : CHILD_OK;
+
+	if (ret == CHILD_OK)
+		memset(a->m->mem, 0xa5, a->m->win);
+	return ret;
+}
+
+/*
+ * R/O longterm pin, fork, the child writes; then the parent writes. The
+ * pinned page is copied for the child at fork, so the child's write stays
+ * in its copy; the parent keeps the pinned page mapped, and its own write
+ * is what the pin reads. Guards the copy of pinned anon pages at fork
+ * ("mm: Do early cow for pinned pages during fork() for ptes", v5.9, and
+ * the PG_anon_exclusive rework of v5.19), and, for the zero pages, the
+ * unsharing of R/O longterm pins of v6.2 ("mm/gup: reliable R/O long-term
+ * pinning in COW mappings"): before it, the pin keeps the zero page and the
+ * parent's write goes elsewhere.
+ */
+static void case_ro_longterm_fork(struct mem *m, const struct test_case *tc)
+{
+	uint64_t pinned[WIN_MAX_PAGES], mapped[WIN_MAX_PAGES];
+	bool anon = takes_anon(m, tc->flags);
+	struct child_arg a = { .m = m, .pinned = anon ? pinned : NULL };
+	struct child c;
+	uint64_t h;
+	size_t i;
+	int fd;
+
+	fd = start_case(m, tc, &h, pinned);
+	if (fd < 0)
+		return;
+	if (!child_start(&c, child_copied_then_write, &a))
+		goto out;
+	if (!child_reap(&c))
+		goto out;
+	/* The child's write did not reach the parent or the pin. */
+	if (!check_pin(fd, h, m, agree_for(m, tc->flags)))
+		goto out;
+
+	mem_write(m);
+	if (anon) {
+		check_pin(fd, h, m, agree_for(m, tc->flags) | AGREE_RULE);
+		goto out;
+	}
+	/* Before v6.2 the pin holds the zero page the write replaced. */
+	pfns_mapped(m, mapped);
+	for (i = 0; i < nr_pages(m); i++)
+		if (!EXPECT_TRUE(mapped[i] != pinned[i],
+				 "page %zu: the write did not replace the zero page", i))
+			goto out;
+	memset(read_buf, 0, sizeof(read_buf));
+	if (check_pin_reads(fd, h, m, read_buf))
+		check_exclusive_rule(m);
+	ksft_print_msg("without longterm_ro_unshare the pin keeps the zero page (expected before 6.2)\n");
+out:
+	close(fd);
+}
+
+static int child_wait_then_check(struct child *c, struct child_arg *a)
+{
+	pipe_post(c->up[1]);
+	if (!pipe_wait(c->down[0]))
+		return CHILD_ERROR;
+	/* The parent's pin and write moved the parent, not the child. */
+	return memcmp(a->m->mem, a->m->shadow, a->m->win) ? CHILD_DATA : CHILD_OK;
+}
+
+/*
+ * R/O longterm pin of a page shared with a live child after fork: the pin
+ * must unshare, so the parent maps a new exclusive page, the one pinned,
+ * and the parent's later writes are what the pin reads; the child keeps
+ * the old page and data. Guards FAULT_FLAG_UNSHARE ("mm/gup: trigger
+ * FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared anonymous page",
+ * v5.19): without it a R/O pin of a shared page sees none of the writes
+ * after the next COW.
+ */
+static void case_ro_pin_shared(struct mem *m, const struct test_case *tc)
+{
+	const uint64_t *pms;
+	uint64_t before[WIN_MAX_PAGES], pinned[WIN_MAX_PAGES];
+	struct child_arg a = { .m = m };
+	bool swapped = m->kind == SWAP;
+	struct child c;
+	uint64_t h;
+	size_t i;
+	int fd;
+
+	fd = open_session();
+	if (fd < 0)
+		return;
+	if (!child_start(&c, child_wait_then_check, &a))
+		goto out;
+	if (!EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start"))
+		goto reap;
+	pfns_mapped(m, before);
+	pms = pagemap_win(m->mem, nr_pages(m));
+	for (i = 0; i < nr_pages(m) && !swapped; i++)
+		if (!EXPECT_TRUE(!(pms[i] & PM_MMAP_EXCL), "page %zu is not shared after fork", i))
+			goto reap;
+	if (!take(fd, m, tc->method, tc->flags, &h) ||
+	    !check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA))
+		goto reap;
+	pfns_of_pin(fd, h, m, pinned);
+	for (i = 0; i < nr_pages(m) && !swapped; i++)
+		if (!EXPECT_TRUE(pinned[i] != before[i],
+				 "page %zu: the pin did not unshare (pfn %#llx)", i,
+				 (unsigned long long)before[i]))
+			goto reap;
+	mem_write(m);
+	check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
+	pfns_mapped(m, before);
+	for (i = 0; i < nr_pages(m); i++)
+		if (!EXPECT_EQ(pinned[i], before[i], "page %zu: the write moved it", i))
+			break;
+reap:
+	tell_child(&c);
+	child_reap(&c);
+out:
+	close(fd);
+}
+
+static int child_exit(struct child *c, struct child_arg *a)
+{
+	return CHILD_OK;
+}
+
+/*
+ * R/O longterm pin of a page that was shared with a child which has exited:
+ * the page is mapped R/O and no longer PG_anon_exclusive. The pin must make
+ * it exclusive again (reuse) or copy it, and the pin and the mapping agree.
+ * Guards the reuse path of FAULT_FLAG_UNSHARE (v5.19).
+ */
+static void case_ro_pin_prev_shared(struct mem *m, const struct test_case *tc)
+{
+	uint64_t before[WIN_MAX_PAGES], pinned[WIN_MAX_PAGES];
+	struct child_arg a = { .m = m };
+	struct mmprobe_pin_page *p;
+	size_t i, reused = 0;
+	struct child c;
+	uint64_t h;
+	int fd;
+
+	fd = open_session();
+	if (fd < 0)
+		return;
+	if (!child_start(&c, child_exit, &a) || !child_reap(&c))
+		goto out;
+	/* A reference does not unshare: it shows the page is not exclusive. */
+	if (m->kind != SWAP) {
+		if (!take(fd, m, MMPROBE_PIN_METHOD_GUP_FAST, 0, &h))
+			goto out;
+		p = describe(fd, h, m, false);
+		for (i = 0; p && i < nr_pages(m); i++)
+			if (!EXPECT_EQ(0, p[i].exclusive, "page %zu: exclusive after fork", i))
+				break;
+		pin_util_unpin_all(fd);
+		if (cur.failed)
+			goto out;
+	}
+	pfns_mapped(m, before);
+	if (!take(fd, m, tc->method, tc->flags, &h) ||
+	    !check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA))
+		goto out;
+	pfns_of_pin(fd, h, m, pinned);
+	for (i = 0; i < nr_pages(m); i++)
+		reused += pinned[i] == before[i];
+	ksft_print_msg("%zu of %zu pages reused, the others copied\n", reused, nr_pages(m));
+	mem_write(m);
+	check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
+out:
+	close(fd);
+}
+
+/*
+ * R/O longterm pin of an exclusive page mapped R/O (mprotect, with
+ * soft-dirty cleared so the PTE stays R/O): the page is pinned as it is,
+ * never copied, and a later write reuses it. Guards against unsharing or
+ * copying an exclusive page only because its entry is R/O.
+ */
+static void case_ro_pin_ro_exclusive(struct mem *m, const struct test_case *tc)
+{
+	uint64_t before[WIN_MAX_PAGES], pinned[WIN_MAX_PAGES];
+	uint64_t h;
+	size_t i;
+	int fd;
+
+	if (!EXPECT_EQ(0, mprotect(m->mem, m->len, PROT_READ), "mprotect R/O"))
+		return;
+	clear_softdirty();
+	if (!EXPECT_EQ(0, mprotect(m->mem, m->len, PROT_READ | PROT_WRITE), "mprotect R/W"))
+		return;
+	pfns_mapped(m, before);
+	fd = start_case(m, tc, &h, pinned);
+	if (fd < 0)
+		return;
+	for (i = 0; i < nr_pages(m) && m->kind != SWAP; i++)
+		if (!EXPECT_EQ(before[i], pinned[i], "page %zu: copied by the pin", i))
+			goto out;
+	mem_write(m);
+	check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
+out:
+	close(fd);
+}
+
+static int child_copied_then_wait(struct child *c, struct child_arg *a)
+{
+	int ret = child_check_copied(a);
+
+	pipe_post(c->up[1]);
+	if (ret != CHILD_OK)
+		return ret;
+	if (!pipe_wait(c->down[0]))
+		return CHILD_ERROR;
+	/* The parent wrote after the fork: nothing of it is here. */
+	return memcmp(a->m->mem, a->m->shadow, a->m->win) ? CHILD_DATA : CHILD_OK;
+}
+
+/*
+ * R/W pin, then fork: the pinned page is copied for the child at fork, so
+ * the parent's later writes (DMA, in real life) reach neither the child
+ * nor a page the parent no longer maps. Guards "mm: Do early cow for pinned
+ * pages during fork() for ptes" (v5.9) and its PMD and hugetlb siblings.
+ */
+static void case_rw_pin_fork(struct mem *m, const struct test_case *tc)
+{
+	uint64_t pinned[WIN_MAX_PAGES];
+	struct child_arg a = { .m = m, .pinned = pinned };
+	struct child c;
+	uint64_t h;
+	int fd;
+
+	/* A write pin writes nothing: the zero pages read zero still. */
+	fd = start_case(m, tc, &h, pinned);
+	if (fd < 0)
+		return;
+	if (!child_start(&c, child_copied_then_wait, &a))
+		goto out;
+	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not check in") &&
+	    check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA)) {
+		mem_write(m);
+		check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
+	}
+	tell_child(&c);
+	child_reap(&c);
+out:
+	close(fd);
+}
+
+/*
+ * A pin does not keep a mapping: MADV_DONTNEED zaps the range, the next
+ * fault maps a fresh zero-filled page, and the pin keeps the old page with
+ * the old data. What a driver sees then is documented behaviour, checked
+ * here so that the accounting stays right when the last mapping goes.
+ */
+static void case_pin_dontneed(struct mem *m, const struct test_case *tc)
+{
+	uint64_t pinned[WIN_MAX_PAGES], mapped[WIN_MAX_PAGES];
+	static unsigned char old[WIN_MAX];
+	struct mmprobe_pin_page *p;
+	uint64_t h;
+	size_t i;
+	int fd;
+
+	fd = start_case(m, tc, &h, pinned);
+	if (fd < 0)
+		return;
+	memcpy(old, m->shadow, m->win);
+	if (!EXPECT_EQ(0, madvise(m->mem, m->len, MADV_DONTNEED), "MADV_DONTNEED"))
+		goto out;
+	memset(m->shadow, 0, m->win);
+	if (!check_memory(m) || !check_pin_reads(fd, h, m, old))
+		goto out;
+	p = describe(fd, h, m, true);
+	for (i = 0; p && i < nr_pages(m); i++)
+		if (!EXPECT_EQ(1, p[i].pinned, "page %zu: pinned after the zap", i))
+			goto out;
+	mem_write(m);
+	pfns_mapped(m, mapped);
+	for (i = 0; i < nr_pages(m); i++)
+		if (!EXPECT_TRUE(mapped[i] && mapped[i] != pinned[i],
+				 "page %zu: the refault mapped the pinned page", i))
+			goto out;
+	if (check_pin_reads(fd, h, m, old))
+		check_exclusive_rule(m);
+out:
+	close(fd);
+}
+
+/*
+ * R/W longterm pin, mprotect R/O (soft-dirty cleared) and back, write: the
+ * write fault must reuse the pinned exclusive page, not copy it. Guards the
+ * io_uring fixed-buffer case of cow.c: with a copy, the registered buffer
+ * and the process part ways.
+ */
+static void case_pin_mprotect_write(struct mem *m, const struct test_case *tc)
+{
+	uint64_t pinned[WIN_MAX_PAGES], mapped[WIN_MAX_PAGES];
+	uint64_t h;
+	size_t i;
+	int fd;
+
+	fd = start_case(m, tc, &h, pinned);
+	if (fd < 0)
+		return;
+	if (!EXPECT_EQ(0, mprotect(m->mem, m->len, PROT_READ), "mprotect R/O"))
+		goto out;
+	clear_softdirty();
+	if (!EXPECT_EQ(0, mprotect(m->mem, m->len, PROT_READ | PROT_WRITE), "mprotect R/W"))
+		goto out;
+	mem_write(m);
+	pfns_mapped(m, mapped);
+	for (i = 0; i < nr_pages(m); i++)
+		if (!EXPECT_EQ(pinned[i], mapped[i], "page %zu: copied, not reused", i))
+			goto out;
+	check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
+out:
+	close(fd);
+}
+
+/* The child maps the parent's pages (a->pinned: their PFNs) and data. */
+static int child_maps_same(struct child *c, struct child_arg *a)
+{
+	const struct mem *m = a->m;
+	const uint64_t *pms = pagemap_win(m->mem, nr_pages(m));
+	size_t i;
+
+	for (i = 0; i < nr_pages(m); i++) {
+		if (!(pms[i] & PM_PRESENT))
+			return CHILD_UNMAPPED;
+		if ((pms[i] & PM_PFN_MASK) != a->pinned[i])
+			return CHILD_OTHER_PAGE;
+	}
+	return memcmp(m->mem, m->shadow, m->win) ? CHILD_DATA : CHILD_OK;
+}
+
+/*
+ * fork() shares an unpinned hugetlb page: the child maps the parent's page
+ * and reads its data. Guards copy_hugetlb_page_range(), which skips an
+ * entry when it believes the page table holding it is shared. Since
+ * 14967a9c7d24 ("mm/hugetlb: fix copy_hugetlb_page_range() to use
+ * ->pt_share_count"), backported to the 6.1 and 6.12 stable series, it
+ * asks pt_share_count, which only PMD tables keep: for a 1 GiB page it
+ * reads the PUD table's struct page, where that word is the index left
+ * from the page's last use, and the child may get no mapping at all (its
+ * next access faults in a new, zeroed page). No fix is known as of 7.3:
+ * XFAIL when it happens, naming it.
+ */
+static void case_fork_shares(struct mem *m, const struct test_case *tc)
+{
+	uint64_t mapped[WIN_MAX_PAGES];
+	struct child_arg a = { .m = m, .pinned = mapped };
+	struct child c;
+	int status;
+
+	pfns_mapped(m, mapped);
+	if (!child_start(&c, child_maps_same, &a))
+		return;
+	status = child_reap_status(&c);
+	if (status == CHILD_UNMAPPED && m->kind == HUGETLB_1G)
+		XFAIL("fork() skipped the PUD entry: copy_hugetlb_page_range() read %s",
+		      "a PUD table's pt_share_count (since 14967a9c7d24, no fix known)");
+	else
+		child_status_ok(status);
+}
+
+static int child_not_mapped(struct child *c, struct child_arg *a)
+{
+	unsigned char vec;
+
+	if (!mincore(a->m->mem, pagesize, &vec) || errno != ENOMEM)
+		return CHILD_MAPPED;
+	return CHILD_OK;
+}
+
+static int child_wiped(struct child *c, struct child_arg *a)
+{
+	const uint64_t *pms;
+	const struct mem *m = a->m;
+	size_t i;
+
+	for (i = 0; i < m->win; i++)
+		if (m->mem[i])
+			return CHILD_DATA;
+	pms = pagemap_win(m->mem, nr_pages(m));
+	for (i = 0; i < nr_pages(m); i++)
+		if ((pms[i] & PM_PFN_MASK) == a->pinned[i])
+			return CHILD_SAME_PAGE;
+	return CHILD_OK;
+}
+
+/*
+ * R/W longterm pin of a MADV_DONTFORK (or MADV_WIPEONFORK) range, then
+ * fork: the child gets no mapping (or fresh zero memory) and the parent
+ * keeps its pinned pages, exclusive, and agreeing with the pin. The classic
+ * way RDMA users protected pinned memory before fork learned to copy.
+ */
+static void do_case_madv_fork(struct mem *m, const struct test_case *tc, int advice)
+{
+	uint64_t pinned[WIN_MAX_PAGES];
+	struct child_arg a = { .m = m, .pinned = pinned };
+	struct child c;
+	uint64_t h;
+	int fd;
+
+	fd = start_case(m, tc, &h, pinned);
+	if (fd < 0)
+		return;
+	m->spoilt = true;
+	if (!EXPECT_EQ(0, madvise(m->mem, m->len, advice), "madvise(%d)", advice))
+		goto out;
+	if (!child_start(&c, advice == MADV_DONTFORK ? child_not_mapped : child_wiped, &a) ||
+	    !child_reap(&c))
+		goto out;
+	if (!check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA))
+		goto out;
+	mem_write(m);
+	check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
+out:
+	close(fd);
+}
+
+static void case_dontfork(struct mem *m, const struct test_case *tc)
+{
+	do_case_madv_fork(m, tc, MADV_DONTFORK);
+}
+
+static void case_wipeonfork(struct mem *m, const struct test_case *tc)
+{
+	do_case_madv_fork(m, tc, MADV_WIPEONFORK);
+}
+
+/*
+ * What a R/O take saw changed under it. hugetlb reuses a page on a write
+ * fault when it is mapped once, whatever GUP references it (hugetlb_wp()
+ * looks at the mapcount, not at the refcount), so there a R/O reference
+ * that outlives the other mapping sees the writes of the process left: a
+ * known limitation, unfixed as of 7.3, which the kernel's cow.c marks XFAIL
+ * for its vmsplice() cases on hugetlb. Pins unshare, so they must not leak.
+ */
+static void leaked(const struct mem *m, const struct test_case *tc)
+{
+	if (is_hugetlb(m) && !method_pins(tc->method))
+		XFAIL("hugetlb_wp() reuses a page a GUP reference holds (no upstream fix)");
+	else
+		FAIL("what was taken R/O changed with the other process's write");
+}
+
+static int child_take_unmap_read(struct child *c, struct child_arg *a)
+{
+	struct mem *m = a->m;
+	uint64_t h;
+	int fd;
+
+	fd = pin_util_open();
+	if (fd < 0 || pin_util_take(fd, m->mem, nr_pages(m), a->method, a->flags, &h) !=
+		      (long)nr_pages(m))
+		return CHILD_ERROR;
+	if (munmap(m->mem, m->len))
+		return CHILD_ERROR;
+	pipe_post(c->up[1]);
+	if (!pipe_wait(c->down[0]))
+		return CHILD_ERROR;
+	if (pin_util_read(fd, h, 0, nr_pages(m), read_buf))
+		return CHILD_ERROR;
+	return memcmp(read_buf, m->shadow, m->win) ? CHILD_LEAK : CHILD_OK;
+}
+
+/*
+ * vmsplice() in the child, the child unmaps, the parent writes: what the
+ * child took R/O must keep the data of fork time. A R/O reference (the
+ * vmsplice() of old) relies on the parent's write fault copying a page
+ * with a raised refcount; a R/O pin unshares in the child. Guards
+ * CVE-2020-29374 ("gup: document and work around 'COW can break either
+ * way' issue", v5.8, and the refcount-based reuse of v5.9).
+ */
+static void case_vmsplice_child(struct mem *m, const struct test_case *tc)
+{
+	struct child_arg a = { .m = m, .method = tc->method, .flags = tc->flags };
+	struct child c;
+	int status;
+
+	if (!child_start(&c, child_take_unmap_read, &a))
+		return;
+	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child could not take and unmap")) {
+		mem_write(m);
+		check_memory(m);
+	}
+	tell_child(&c);
+	status = child_reap_status(&c);
+	if (status == CHILD_LEAK)
+		leaked(m, tc);
+	else
+		child_status_ok(status);
+}
+
+static int child_write(struct child *c, struct child_arg *a)
+{
+	pipe_post(c->up[1]);
+	if (!pipe_wait(c->down[0]))
+		return CHILD_ERROR;
+	memset(a->m->mem, 0x5a, a->m->win);
+	return CHILD_OK;
+}
+
+/*
+ * vmsplice() in the parent before fork, the parent unmaps after fork, the
+ * child writes: what the parent took R/O must keep the data of fork time.
+ * With a pin the page was copied for the child at fork; with a reference
+ * the child's write fault must copy. The mirror image of the case above.
+ */
+static void case_vmsplice_parent(struct mem *m, const struct test_case *tc)
+{
+	struct child_arg a = { .m = m };
+	struct child c;
+	uint64_t h;
+	int fd, ret;
+
+	fd = open_session();
+	if (fd < 0)
+		return;
+	if (!take(fd, m, tc->method, tc->flags, &h))
+		goto out;
+	if (!child_start(&c, child_write, &a))
+		goto out;
+	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start"))
+		EXPECT_EQ(0, munmap(m->mem, m->len), "munmap");
+	tell_child(&c);
+	if (!child_reap(&c))
+		goto out;
+	ret = pin_util_read(fd, h, 0, nr_pages(m), read_buf);
+	if (ret)
+		FAIL("MMPROBE_PIN_IOC_READ: %s", strerror(-ret));
+	else if (first_diff(m->shadow, read_buf, m->win) >= 0)
+		leaked(m, tc);
+out:
+	close(fd);
+}
+
+#define PUP		MMPROBE_PIN_METHOD_PUP
+#define PUP_FAST	MMPROBE_PIN_METHOD_PUP_FAST
+#define GUP_FAST	MMPROBE_PIN_METHOD_GUP_FAST
+#define RO_LT		MMPROBE_PIN_LONGTERM
+#define RW_LT		(MMPROBE_PIN_WRITE | MMPROBE_PIN_LONGTERM)
+
+static const struct test_case cases[] = {
+	/*
+	 * The report every case relies on: a short-term R/O pin faults and
+	 * unshares nothing present, so it names the page pagemap maps, with
+	 * the kind, level and order kpageflags and the setup imply.
+	 */
+	{ "R/O pin reports the mapped page", case_describe, K_ALL, PUP, 0, 1 },
+	/* See case_ro_longterm_fork(): copy at fork of R/O-pinned pages. */
+	{ "R/O longterm pin, fork, child writes", case_ro_longterm_fork,
+	  K_NOT_1G, PUP, RO_LT, 2 },
+	{ "R/O longterm pin, fork, child writes", case_ro_longterm_fork,
+	  K_NOT_1G, PUP_FAST, RO_LT, 2 },
+	/* See case_ro_pin_shared(): FAULT_FLAG_UNSHARE of shared pages. */
+	{ "R/O longterm pin of a page shared with a child", case_ro_pin_shared,
+	  K_ANON & K_NOT_1G, PUP, RO_LT, 2 },
+	{ "R/O longterm pin of a page shared with a child", case_ro_pin_shared,
+	  K_ANON & K_NOT_1G, PUP_FAST, RO_LT, 2 },
+	/* See case_ro_pin_prev_shared(): reuse after the sharing ended. */
+	{ "R/O longterm pin of a previously shared page", case_ro_pin_prev_shared,
+	  K_ANON & K_NOT_1G, PUP, RO_LT, 1 },
+	{ "R/O longterm pin of a previously shared page", case_ro_pin_prev_shared,
+	  K_ANON & K_NOT_1G, PUP_FAST, RO_LT, 1 },
+	/* See case_ro_pin_ro_exclusive(): no copy of a R/O exclusive page. */
+	{ "R/O longterm pin of a R/O-mapped exclusive page", case_ro_pin_ro_exclusive,
+	  K_ANON, PUP, RO_LT, 1 },
+	{ "R/O longterm pin of a R/O-mapped exclusive page", case_ro_pin_ro_exclusive,
+	  K_ANON, PUP_FAST, RO_LT, 1 },
+	/* See case_rw_pin_fork(): copy at fork, longterm or not. */
+	{ "R/W longterm pin, fork", case_rw_pin_fork, K_NOT_1G, PUP, RW_LT, 2 },
+	{ "R/W pin, fork", case_rw_pin_fork, K_NOT_1G, PUP_FAST, MMPROBE_PIN_WRITE, 2 },
+	/* See case_pin_dontneed(): a pin keeps a page, not a mapping. */
+	{ "R/W longterm pin, MADV_DONTNEED, refault", case_pin_dontneed,
+	  K_NOT_1G, PUP, RW_LT, 2 },
+	/* See case_pin_mprotect_write(): reuse, not copy, after mprotect. */
+	{ "R/W longterm pin, mprotect R/O and R/W, write", case_pin_mprotect_write,
+	  K_ALL, PUP, RW_LT, 1 },
+	/* See case_fork_shares(): fork() must map the page in the child. */
+	{ "fork shares an unpinned hugetlb page", case_fork_shares, K_HUGETLB, PUP, 0, 1 },
+	/* See do_case_madv_fork(): the pre-5.9 way of protecting pins. */
+	{ "R/W longterm pin, MADV_DONTFORK, fork", case_dontfork, K_ALL, PUP, RW_LT, 1 },
+	/* MADV_WIPEONFORK takes private anon VMAs only: not hugetlb. */
+	{ "R/W longterm pin, MADV_WIPEONFORK, fork", case_wipeonfork,
+	  K_ALL & ~K_HUGETLB, PUP, RW_LT, 1 },
+	/* See case_vmsplice_child(): CVE-2020-29374. */
+	{ "R/O reference in child, child unmaps, parent writes", case_vmsplice_child,
+	  K_ANON & K_NOT_1G, GUP_FAST, 0, 1 },
+	{ "R/O pin in child, child unmaps, parent writes", case_vmsplice_child,
+	  K_ANON & K_NOT_1G, PUP_FAST, 0, 2 },
+	/* See case_vmsplice_parent(). */
+	{ "R/O reference, fork, parent unmaps, child writes", case_vmsplice_parent,
+	  K_ANON & K_NOT_1G, GUP_FAST, 0, 1 },
+	{ "R/O pin, fork, parent unmaps, child writes", case_vmsplice_parent,
+	  K_ANON & K_NOT_1G, PUP_FAST, 0, 2 },
+};
+
+/* ---- the pin file itself ---- */
+
+static long long stat_of(const char *name)
+{
+	char buf[4096];
+
+	if (util_read_file(MMPROBE_DIR "/stats", buf, sizeof(buf)) < 0)
+		return -1;
+	return util_kv_get(buf, name);
+}
+
+static char *map_pages(size_t n, int prot)
+{
+	char *p = mmap(NULL, n * pagesize, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		FAIL("mmap: %s", strerror(errno));
+		return NULL;
+	}
+	madvise(p, n * pagesize, MADV_NOHUGEPAGE);
+	if (prot & PROT_WRITE)
+		memset(p, 0x11, n * pagesize);
+	return p;
+}
+
+/* Both a session and a mapping, or neither: false (and both gone) if one failed. */
+static bool both_or_neither(int fd, char *mem, size_t len)
+{
+	if (fd >= 0 && mem)
+		return true;
+	if (fd >= 0)
+		close(fd);
+	if (mem)
+		munmap(mem, len);
+	return false;
+}
+
+static long take_raw(int fd, const void *addr, uint64_t nr, uint64_t method, uint64_t flags)
+{
+	uint64_t h;
+
+	return pin_util_take(fd, addr, nr, method, flags, &h);
+}
+
+static long range_raw(int fd, unsigned long cmd, uint64_t handle, uint64_t index,
+		      uint64_t nr, void *buf, uint64_t flags)
+{
+	struct mmprobe_pin_range r = {
+		.handle = handle, .index = index, .nr_pages = nr,
+		.buf = (uintptr_t)buf, .flags = flags,
+	};
+
+	return ioctl(fd, cmd, &r) ? -errno : (long)r.nr_done;
+}
+
+/* Every kind of bad argument gets its errno, and "errors" counts each. */
+static void test_errnos(void)
+{
+	long long errors = stat_of("errors");
+	char *mem, *ro, *gone;
+	int fd, m, nr_err = 0;
+	uint64_t h;
+	long ret;
+
+#define BAD(expected, call, ...) do {					\
+		nr_err++;						\
+		EXPECT_EQ(-(expected), (call), __VA_ARGS__);		\
+	} while (0)
+
+	mem = map_pages(4, PROT_READ | PROT_WRITE);
+	ro = map_pages(1, PROT_READ);
+	gone = map_pages(1, PROT_READ | PROT_WRITE);
+	fd = open_session();
+	if (fd < 0 || !mem || !ro || !gone)
+		goto out;
+	munmap(gone, pagesize);
+
+	BAD(EINVAL, take_raw(fd, mem, 1, PUP, 1ULL << 2), "unknown flag");
+	BAD(EINVAL, take_raw(fd, mem, 1, MMPROBE_PIN_METHOD_NONE, 0), "method 0");
+	BAD(EINVAL, take_raw(fd, mem, 1, MMPROBE_PIN_NR_METHODS, 0), "unknown method");
+	BAD(EINVAL, take_raw(fd, mem, 1, MMPROBE_PIN_METHOD_GUP, RO_LT), "longterm reference");
+	BAD(EINVAL, take_raw(fd, mem, 1, GUP_FAST, RO_LT), "longterm fast reference");
+	BAD(EINVAL, take_raw(fd, mem, 0, PUP, 0), "no pages");
+	BAD(EINVAL, take_raw(fd, mem + 1, 1, PUP, 0), "unaligned address");
+	BAD(EINVAL, take_raw(fd, (void *)-pagesize, 2, PUP, 0), "range wraps");
+	BAD(EINVAL, take_raw(fd, mem, 1ULL << 62, PUP, 0), "size overflows");
+	for (m = PUP; m < MMPROBE_PIN_NR_METHODS; m++) {
+		BAD(EFAULT, take_raw(fd, gone, 1, m, 0), "%s of nothing", method_names[m]);
+		BAD(EFAULT, take_raw(fd, ro, 1, m, MMPROBE_PIN_WRITE),
+		    "%s for write of a R/O mapping", method_names[m]);
+		BAD(EFAULT, take_raw(fd, (void *)(-1UL << 47), 1, m, 0),
+		    "%s of a kernel address", method_names[m]);
+	}
+	BAD(EFAULT, ioctl(fd, MMPROBE_PIN_IOC_TAKE, NULL) ? -errno : 0, "TAKE at NULL");
+	BAD(EFAULT, ioctl(fd, MMPROBE_PIN_IOC_INFO, NULL) ? -errno : 0, "INFO at NULL");
+	BAD(ENOTTY, ioctl(fd, _IO(MMPROBE_IOC_MAGIC, 0x1f)) ? -errno : 0, "unknown ioctl");
+
+	ret = pin_util_take(fd, mem, 4, PUP, 0, &h);
+	if (!EXPECT_EQ(4, ret, "pages taken"))
+		goto out;
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_INFO, 0, 0, 1, pages_buf, 0), "handle 0");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_INFO, h + 1, 0, 1, pages_buf, 0),
+	    "unknown handle");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_INFO, h | 1ULL << 40, 0, 1, pages_buf, 0),
+	    "handle beyond 32 bits");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_INFO, h, 3, 2, pages_buf, 0),
+	    "range past the take");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_INFO, h, 0, 0, pages_buf, 0), "no pages");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_INFO, h, -1ULL, 2, pages_buf, 0),
+	    "index + pages overflows");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_INFO, h, 0, 1, pages_buf, 1ULL << 1),
+	    "INFO with an unknown flag");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_READ, h, 0, 1, read_buf, 1),
+	    "READ with a flag");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_UNPIN, h, 0, 1, NULL, 1ULL << 2),
+	    "UNPIN with an unknown flag");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_UNPIN, h, 0, 1, read_buf, 0),
+	    "UNPIN with a buffer");
+	BAD(EINVAL, range_raw(fd, MMPROBE_PIN_IOC_UNPIN, h, 0, 0, NULL,
+			      MMPROBE_PIN_UNPIN_ALL), "UNPIN_ALL naming a take");
+	BAD(EFAULT, range_raw(fd, MMPROBE_PIN_IOC_INFO, h, 0, 1, NULL, 0), "INFO to NULL");
+	BAD(EFAULT, range_raw(fd, MMPROBE_PIN_IOC_READ, h, 0, 1, NULL, 0), "READ to NULL");
+	BAD(EFAULT, range_raw(fd, MMPROBE_PIN_IOC_READ, h, 0, 1, ro, 0),
+	    "READ into a R/O mapping");
+	EXPECT_EQ(4, pin_util_unpin_all(fd), "pages released by UNPIN_ALL");
+	EXPECT_EQ(nr_err, stat_of("errors") - errors, "errors counted");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (mem)
+		munmap(mem, 4 * pagesize);
+	if (ro)
+		munmap(ro, pagesize);
+#undef BAD
+}
+
+/* A take that runs into a hole keeps what it got and says how much. */
+static void test_partial(void)
+{
+	long long partial = stat_of("pin_partial");
+	struct mmprobe_pin_page *p = pages_buf;
+	char *mem = map_pages(4, PROT_READ | PROT_WRITE);
+	uint64_t h;
+	int fd, m;
+
+	fd = open_session();
+	if (!both_or_neither(fd, mem, 4 * pagesize))
+		return;
+	munmap(mem + 2 * pagesize, 2 * pagesize);
+	for (m = PUP; m < MMPROBE_PIN_NR_METHODS; m++) {
+		if (!EXPECT_EQ(2, pin_util_take(fd, mem, 4, m, 0, &h),
+			       "%s: pages taken before the hole", method_names[m]) ||
+		    !EXPECT_EQ(0, pin_util_info(fd, h, 0, 2, p, false), "INFO"))
+			break;
+		EXPECT_EQ((uintptr_t)mem + pagesize, p[1].addr, "address of the second page");
+		EXPECT_EQ(-EINVAL, pin_util_info(fd, h, 2, 1, p, false), "INFO past the take");
+	}
+	EXPECT_EQ(MMPROBE_PIN_NR_METHODS - PUP, stat_of("pin_partial") - partial,
+		  "pin_partial counted");
+	EXPECT_EQ(2 * (MMPROBE_PIN_NR_METHODS - PUP), pin_util_unpin_all(fd), "released");
+	close(fd);
+	munmap(mem, 2 * pagesize);
+}
+
+/* pin_max_pages bounds one session, and only one. */
+static void test_limit(void)
+{
+	char old[64], val[64];
+	char *mem = map_pages(32, PROT_READ | PROT_WRITE);
+	int fd = -1, fd2 = -1;
+	uint64_t h, h1;
+
+	if (!mem)
+		return;
+	if (!EXPECT_TRUE(util_read_file(PARAM_MAX_PAGES, old, sizeof(old)) > 0,
+			 "no %s", PARAM_MAX_PAGES))
+		goto unmap;
+	EXPECT_EQ((256UL << 20) / pagesize, strtoul(old, NULL, 0), "default pin_max_pages");
+	EXPECT_EQ(-EINVAL, util_write_file(PARAM_MAX_PAGES, "0"), "pin_max_pages=0");
+	snprintf(val, sizeof(val), "%lu", (4UL << 30) / pagesize + 1);
+	EXPECT_EQ(-EINVAL, util_write_file(PARAM_MAX_PAGES, val), "pin_max_pages past 4 GiB");
+	EXPECT_EQ(-EINVAL, util_write_file(PARAM_MAX_PAGES, "many"), "pin_max_pages=many");
+	if (!EXPECT_EQ(0, util_write_file(PARAM_MAX_PAGES, "16"), "pin_max_pages=16"))
+		goto unmap;
+
+	fd = open_session();
+	fd2 = open_session();
+	if (fd < 0 || fd2 < 0)
+		goto restore;
+	EXPECT_EQ(-ENOSPC, pin_util_take(fd, mem, 17, PUP, 0, &h), "17 pages");
+	if (EXPECT_EQ(16, pin_util_take(fd, mem, 16, PUP, 0, &h1), "16 pages")) {
+		EXPECT_EQ(-ENOSPC, pin_util_take(fd, mem + 16 * pagesize, 1, PUP_FAST, 0, &h),
+			  "one more page");
+		EXPECT_EQ(16, pin_util_take(fd2, mem + 16 * pagesize, 16, PUP, 0, &h),
+			  "16 pages in another session");
+		EXPECT_EQ(4, pin_util_unpin(fd, h1, 0, 4), "unpin 4");
+		EXPECT_EQ(4, pin_util_take(fd, mem, 4, GUP_FAST, 0, &h), "4 pages again");
+		EXPECT_EQ(-ENOSPC, pin_util_take(fd, mem, 1, GUP_FAST, 0, &h), "and one more");
+	}
+restore:
+	if (fd >= 0)
+		close(fd);
+	if (fd2 >= 0)
+		close(fd2);
+	EXPECT_EQ(0, util_write_file(PARAM_MAX_PAGES, old), "pin_max_pages restored");
+unmap:
+	munmap(mem, 32 * pagesize);
+}
+
+/* UNPIN releases what it names, once; a take goes when its last page does. */
+static void test_unpin_part(void)
+{
+	static const uint64_t want[8] = {
+		MMPROBE_PIN_STATE_PINNED, MMPROBE_PIN_STATE_PINNED,
+		MMPROBE_PIN_STATE_RELEASED, MMPROBE_PIN_STATE_RELEASED,
+		MMPROBE_PIN_STATE_RELEASED, MMPROBE_PIN_STATE_RELEASED,
+		MMPROBE_PIN_STATE_PINNED, MMPROBE_PIN_STATE_PINNED,
+	};
+	struct mmprobe_pin_page *p = pages_buf;
+	char *mem = map_pages(8, PROT_READ | PROT_WRITE);
+	uint64_t h;
+	int fd, i;
+
+	fd = open_session();
+	if (!both_or_neither(fd, mem, 8 * pagesize))
+		return;
+	if (!EXPECT_EQ(8, pin_util_take(fd, mem, 8, PUP, RW_LT, &h), "pages taken") ||
+	    !EXPECT_EQ(pins_base + 8, pin_util_foll_pins(), "pins held"))
+		goto out;
+	EXPECT_EQ(4, pin_util_unpin(fd, h, 2, 4), "pages released");
+	EXPECT_EQ(0, pin_util_unpin(fd, h, 2, 4), "pages released again");
+	EXPECT_EQ(pins_base + 4, pin_util_foll_pins(), "pins held");
+	for (i = 0; i < 2; i++) {
+		int j;
+
+		if (!EXPECT_EQ(0, pin_util_info(fd, h, 0, 8, p, i), "INFO"))
+			break;
+		for (j = 0; j < 8; j++) {
+			EXPECT_EQ(want[j], p[j].state, "page %d: state", j);
+			/* Now, a released page is only an address. */
+			if (i && want[j] == MMPROBE_PIN_STATE_RELEASED)
+				EXPECT_EQ(MMPROBE_PIN_KIND_NONE, p[j].kind, "page %d: kind", j);
+			else
+				EXPECT_EQ(MMPROBE_PIN_KIND_ANON, p[j].kind, "page %d: kind", j);
+		}
+	}
+	EXPECT_EQ(-EINVAL, pin_util_read(fd, h, 1, 2, read_buf), "READ of a released page");
+	EXPECT_EQ(0, pin_util_read(fd, h, 6, 2, read_buf), "READ");
+	EXPECT_EQ(0x11, read_buf[pagesize], "data read");
+	EXPECT_EQ(4, pin_util_unpin(fd, h, 0, 8), "the rest released");
+	EXPECT_EQ(-EINVAL, pin_util_info(fd, h, 0, 1, p, false), "INFO of a finished take");
+out:
+	close(fd);
+	munmap(mem, 8 * pagesize);
+}
+
+/* References are not pins: they move no pin counter, and say so. */
+static void test_refs(void)
+{
+	struct mmprobe_pin_page *p = pages_buf;
+	char *mem = map_pages(4, PROT_READ | PROT_WRITE);
+	long long refs = stat_of("pin_refs");
+	uint64_t h;
+	int fd, m, i;
+
+	fd = open_session();
+	if (!both_or_neither(fd, mem, 4 * pagesize))
+		return;
+	for (m = MMPROBE_PIN_METHOD_GUP; m <= GUP_FAST; m++) {
+		if (!EXPECT_EQ(4, pin_util_take(fd, mem, 4, m, 0, &h), "%s", method_names[m]) ||
+		    !EXPECT_EQ(0, pin_util_info(fd, h, 0, 4, p, true), "INFO"))
+			break;
+		for (i = 0; i < 4; i++) {
+			EXPECT_EQ(MMPROBE_PIN_STATE_REF, p[i].state, "page %d: state", i);
+			EXPECT_EQ(0, p[i].pinned, "page %d: pinned", i);
+			EXPECT_EQ(1, p[i].exclusive, "page %d: exclusive", i);
+			EXPECT_TRUE(p[i].refcount >= 2, "page %d: refcount %llu", i,
+				    (unsigned long long)p[i].refcount);
+		}
+	}
+	EXPECT_EQ(pins_base, pin_util_foll_pins(), "pins with references held");
+	EXPECT_EQ(8, stat_of("pin_refs") - refs, "pin_refs counted");
+	close(fd);
+	munmap(mem, 4 * pagesize);
+}
+
+/* Closing the file releases every pin, of every take and method. */
+static void test_close_releases(void)
+{
+	long long released = stat_of("pin_released");
+	char *mem = map_pages(64, PROT_READ | PROT_WRITE);
+	uint64_t h;
+	int fd;
+
+	fd = open_session();
+	if (!both_or_neither(fd, mem, 64 * pagesize))
+		return;
+	EXPECT_EQ(64, pin_util_take(fd, mem, 64, PUP, RW_LT, &h), "pin_user_pages");
+	EXPECT_EQ(32, pin_util_take(fd, mem, 32, PUP_FAST, MMPROBE_PIN_WRITE, &h),
+		  "pin_user_pages_fast");
+	EXPECT_EQ(16, pin_util_take(fd, mem, 16, MMPROBE_PIN_METHOD_GUP, 0, &h),
+		  "get_user_pages");
+	EXPECT_EQ(pins_base + 96, pin_util_foll_pins(), "pins held");
+	close(fd);
+	EXPECT_EQ(pins_base, pin_util_foll_pins(), "pins after close");
+	EXPECT_EQ(112, stat_of("pin_released") - released, "pin_released counted");
+	munmap(mem, 64 * pagesize);
+}
+
+static int child_pin_and_sleep(struct child *c, struct child_arg *a)
+{
+	uint64_t h;
+	int fd = pin_util_open();
+
+	if (fd < 0 || pin_util_take(fd, a->m->mem, nr_pages(a->m), PUP, RW_LT, &h) !=
+		      (long)nr_pages(a->m))
+		return CHILD_ERROR;
+	pipe_post(c->up[1]);
+	pause();
+	return CHILD_OK;
+}
+
+/* The death of the process that holds the file releases every pin. */
+static void test_kill_releases(void)
+{
+	struct mem m = { .win = 64 * pagesize };
+	struct child_arg a = { .m = &m };
+	struct child c;
+	int status;
+
+	m.mem = map_pages(64, PROT_READ | PROT_WRITE);
+	if (!m.mem || !child_start(&c, child_pin_and_sleep, &a))
+		goto out;
+	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child could not pin"))
+		EXPECT_EQ(pins_base + 64, pin_util_foll_pins(), "pins held by the child");
+	kill(c.pid, SIGKILL);
+	close(c.up[0]);
+	close(c.down[1]);
+	if (EXPECT_EQ(c.pid, waitpid(c.pid, &status, 0), "waitpid"))
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+			    "the child was not killed: status %#x", status);
+	EXPECT_EQ(pins_base, pin_util_foll_pins(), "pins after SIGKILL");
+out:
+	if (m.mem)
+		munmap(m.mem, 64 * pagesize);
+}
+
+static int child_no_sys_admin(struct child *c, struct child_arg *a)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	struct mmprobe_pin_page p;
+	uint64_t h;
+	int fd;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return CHILD_ERROR;
+	data[CAP_SYS_ADMIN / 32].effective &= ~(1U << (CAP_SYS_ADMIN % 32));
+	if (syscall(SYS_capset, &hdr, data))
+		return CHILD_ERROR;
+	fd = pin_util_open();
+	if (fd < 0 || pin_util_take(fd, a->m->mem, 1, PUP, 0, &h) != 1 ||
+	    pin_util_info(fd, h, 0, 1, &p, false))
+		return CHILD_ERROR;
+	return p.pfn || p.kind != MMPROBE_PIN_KIND_ANON ? CHILD_DATA : CHILD_OK;
+}
+
+/* PFNs are for CAP_SYS_ADMIN only, as in pagemap. */
+static void test_pfn_hidden(void)
+{
+	struct mem m = { .win = pagesize };
+	struct child_arg a = { .m = &m };
+	struct child c;
+
+	m.mem = map_pages(1, PROT_READ | PROT_WRITE);
+	if (m.mem && child_start(&c, child_no_sys_admin, &a))
+		child_reap(&c);
+	if (m.mem)
+		munmap(m.mem, pagesize);
+}
+
+static const struct {
+	const char *desc;
+	void (*fn)(void);
+} interface_tests[] = {
+	{ "pin: each bad argument gets its errno", test_errnos },
+	{ "pin: a take stopped by a hole is partial, not an error", test_partial },
+	{ "pin: pin_max_pages bounds a session with ENOSPC", test_limit },
+	{ "pin: UNPIN releases part of a take", test_unpin_part },
+	{ "pin: references are not pins", test_refs },
+	{ "pin: close releases every pin", test_close_releases },
+	{ "pin: SIGKILL of the holder releases every pin", test_kill_releases },
+	{ "pin: no pfn without CAP_SYS_ADMIN", test_pfn_hidden },
+};
+
+/* ---- running ---- */
+
+static void result(const char *fmt, ...)
+{
+	char name[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	if (cur.skip[0])
+		ksft_test_result_skip("%s: %s\n", name, cur.skip);
+	else if (cur.failed)
+		ksft_test_result_fail("%s\n", name);
+	else if (cur.xfail[0])
+		ksft_test_result_xfail("%s: %s\n", name, cur.xfail);
+	else
+		ksft_test_result_pass("%s\n", name);
+}
+
+/* Every pin of the case is gone: nr_foll_pin_acquired == nr_foll_pin_released. */
+static void check_balance(void)
+{
+	EXPECT_EQ(pins_base, pin_util_foll_pins(),
+		  "nr_foll_pin_acquired - nr_foll_pin_released after the case");
+}
+
+static void run_case(const struct test_case *tc, enum kind kind)
+{
+	struct mem m;
+
+	memset(&cur, 0, sizeof(cur));
+	if (mem_setup(&m, kind, tc->hugetlb_pages) && !cur.failed)
+		tc->fn(&m, tc);
+	mem_teardown(&m);
+	check_balance();
+	result("%s (%s%s) ... with %s", tc->desc, method_names[tc->method],
+	       tc->flags & MMPROBE_PIN_WRITE ? ", write" : "", kind_names[kind]);
+}
+
+static int read_cap(const char *text, const char *key)
+{
+	long long v = util_kv_get(text, key);
+
+	if (v < 0)
+		ksft_exit_fail_msg("no %s in %s/version: mmprobe too old?\n", key, MMPROBE_DIR);
+	return v;
+}
+
+/* Make sure nr hugetlb pages of a size are free, if the kernel can. */
+static void hugetlb_reserve(size_t hsize, int nr)
+{
+	char path[128], buf[32];
+	int free = hugetlb_free(hsize);
+
+	snprintf(path, sizeof(path), HUGETLB_DIR "/hugepages-%zukB/nr_hugepages", hsize >> 10);
+	if (free >= nr || util_read_file(path, buf, sizeof(buf)) <= 0)
+		return;
+	snprintf(buf, sizeof(buf), "%d", atoi(buf) + nr - free);
+	util_setting_set(path, buf);
+	ksft_print_msg("%zu kB hugetlb pages: %d free (wanted %d)\n", hsize >> 10,
+		       hugetlb_free(hsize), nr);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i, k, plan;
+	char text[4096];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ksft_print_header();
+	pagesize = getpagesize();
+	if (access(PIN_PATH, R_OK | W_OK))
+		ksft_exit_skip("no %s: load mmprobe (as root)\n", PIN_PATH);
+	if (util_read_file(MMPROBE_DIR "/version", text, sizeof(text)) < 0)
+		ksft_exit_fail_msg("cannot read %s/version\n", MMPROBE_DIR);
+	cap.thp = read_cap(text, "thp");
+	cap.huge_zero_wp_thp = read_cap(text, "huge_zero_wp_thp");
+	cap.swp_exclusive = read_cap(text, "swp_exclusive");
+	cap.longterm_ro_unshare = read_cap(text, "longterm_ro_unshare");
+	ksft_print_msg("longterm_ro_unshare=%d huge_zero_wp_thp=%d\n",
+		       cap.longterm_ro_unshare, cap.huge_zero_wp_thp);
+
+	if (cap.thp) {
+		pmdsize = util_pmd_size();
+		pmd_order = pmdsize ? __builtin_ctzl(pmdsize / pagesize) : 0;
+		util_setting_set(THP_DIR "/enabled", "madvise");
+		util_setting_set(THP_DIR "/use_zero_page", "1");
+	}
+	hugetlb_reserve(kind_hsize(HUGETLB_2M), 2);
+	hugetlb_reserve(kind_hsize(HUGETLB_1G), 1);
+	signal(SIGPIPE, SIG_IGN);
+
+	pins_base = pin_util_foll_pins();
+	if (pins_base == LLONG_MIN)
+		ksft_exit_fail_msg("no nr_foll_pin_acquired in /proc/vmstat\n");
+	ksft_print_msg("nr_foll_pin_acquired - nr_foll_pin_released at start: %lld\n",
+		       pins_base);
+
+	plan = sizeof(interface_tests) / sizeof(interface_tests[0]);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		plan += __builtin_popcount(cases[i].kinds);
+	ksft_set_plan(plan);
+
+	for (i = 0; i < sizeof(interface_tests) / sizeof(interface_tests[0]); i++) {
+		memset(&cur, 0, sizeof(cur));
+		interface_tests[i].fn();
+		check_balance();
+		result("%s", interface_tests[i].desc);
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (k = 0; k < NR_KINDS; k++)
+			if (cases[i].kinds & K(k))
+				run_case(&cases[i], k);
+
+	util_settings_restore();
+	if (ksft_get_fail_cnt())
+		ksft_exit_fail();
+	ksft_exit_pass();
+	return 0;
+}
