@@ -1,0 +1,1414 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * migration: drive real migrations and check the migration entries the
+ * kernel installs and what survives them.
+ *
+ * /sys/kernel/debug/mmprobe/migrate moves a range through the kernel's
+ * device-migration API and reports each page's entry before, while frozen
+ * (migration entries installed) and after (Documentation/migrate.rst). The
+ * tests check its report against what user space sees on its own: the data,
+ * /proc/self/pagemap, /proc/kpageflags, move_pages(2) node queries, a write
+ * fault that tells whether a page is exclusive, and the pin file's view of a
+ * pinned page. NUMA migrations through move_pages(2) and mbind(2) are
+ * checked the same way.
+ *
+ * Where kernels differ, each test asserts what its own kernel does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/mempolicy.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "inspect_util.h"
+#include "mmprobe_uapi.h"
+#include "mmprobe_util.h"
+#include "pin_util.h"
+
+#define MIGRATE_PATH	MMPROBE_DIR "/migrate"
+#define KPF_DIRTY	4
+#define KPF_THP_BIT	(1ULL << KPF_THP)
+#define KPF_ZERO_BIT	(1ULL << KPF_ZERO_PAGE)
+#define NR_PAGES	8
+
+/* Race: iterations and wall-time bound, and how long each range stays frozen. */
+#define RACE_ROUNDS	40
+#define RACE_SECONDS	8
+#define RACE_HOLD_MS	30
+
+static size_t pagesize;
+
+/* An observation for the log; flushed, as the harness may _exit() the test. */
+#define NOTE(fmt, ...) do {						\
+	ksft_print_msg(fmt, ##__VA_ARGS__);				\
+	fflush(stdout);							\
+} while (0)
+/* version's migrate_soft_dirty_exact: migration never sets soft-dirty. */
+static int sd_exact;
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int migrate_call(int fd, void *addr, size_t len, int node, uint64_t flags,
+			unsigned int hold_ms, struct mmprobe_migrate_page *pages,
+			struct mmprobe_migrate_args *out)
+{
+	struct mmprobe_migrate_args a = {
+		.start = (uintptr_t)addr,
+		.len = len,
+		.node = (uint64_t)node,
+		.flags = flags,
+		.hold_ms = hold_ms,
+		.pages = (uintptr_t)pages,
+	};
+
+	if (ioctl(fd, MMPROBE_IOC_MIGRATE, &a))
+		return -errno;
+	if (out)
+		*out = a;
+	return 0;
+}
+
+/* The node of the page at addr (move_pages(2) without nodes), or -errno. */
+static int page_node(void *addr)
+{
+	int status = -EINVAL;
+
+	if (syscall(__NR_move_pages, 0, 1UL, &addr, NULL, &status, 0))
+		return -errno;
+	return status;
+}
+
+/* move_pages(2) every page of [mem, mem + nr pages) to node; 0 or -errno. */
+static int move_all(char *mem, size_t nr, int node)
+{
+	void *pages[MMPROBE_MIGRATE_MAX_PAGES];
+	int nodes[MMPROBE_MIGRATE_MAX_PAGES], status[MMPROBE_MIGRATE_MAX_PAGES];
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		pages[i] = mem + i * pagesize;
+		nodes[i] = node;
+	}
+	if (syscall(__NR_move_pages, 0, nr, pages, nodes, status, MPOL_MF_MOVE))
+		return -errno;
+	for (i = 0; i < nr; i++)
+		if (status[i] != node)
+			return status[i] < 0 ? status[i] : -EAGAIN;
+	return 0;
+}
+
+/* A node other than @node when there is one, else @node itself. */
+static int other_node(int node)
+{
+	char buf[4096];
+	long long nodes = 1;
+
+	if (util_read_file(MMPROBE_DIR "/version", buf, sizeof(buf)) > 0)
+		nodes = util_kv_get(buf, "nodes_online");
+	return nodes > 1 ? !node : node;
+}
+
+static long long version_cap(const char *key)
+{
+	char buf[4096];
+
+	if (util_read_file(MMPROBE_DIR "/version", buf, sizeof(buf)) < 0)
+		return -1;
+	return util_kv_get(buf, key);
+}
+
+static uint64_t pagemap_pfn(const void *addr)
+{
+	return util_pagemap(addr) & PM_PFN_MASK;
+}
+
+static char *map_anon(size_t len)
+{
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		return NULL;
+	madvise(mem, len, MADV_NOHUGEPAGE);
+	return mem;
+}
+
+/* Never 0: a zero-filled page is something else to the kernel. */
+static unsigned char pattern(size_t page, unsigned int seed)
+{
+	return (unsigned char)(1 + (0x5a + 13 * page + seed) % 255);
+}
+
+static void fill(char *mem, size_t first, size_t nr, unsigned int seed)
+{
+	size_t i;
+
+	for (i = first; i < first + nr; i++)
+		memset(mem + i * pagesize, pattern(i, seed), pagesize);
+}
+
+/* Does every byte of pages [first, first + nr) hold its pattern? */
+static bool intact(const char *mem, size_t first, size_t nr, unsigned int seed)
+{
+	size_t i, j;
+
+	for (i = first; i < first + nr; i++)
+		for (j = 0; j < pagesize; j++)
+			if ((unsigned char)mem[i * pagesize + j] != pattern(i, seed))
+				return false;
+	return true;
+}
+
+/*
+ * Is the anon page at addr exclusive (PG_anon_exclusive)? With a second
+ * reference held through vmsplice(), a write fault reuses the page only if
+ * it is exclusive and copies it otherwise (the module selftest's
+ * cap_anon_exclusive checks this on every kernel). mprotect() makes the
+ * write fault; the range is first made read-only, then read-write.
+ * Returns 1, 0, or -1 when it could not tell.
+ */
+static int exclusive_witness(char *addr)
+{
+	struct iovec iov = { .iov_base = addr, .iov_len = pagesize };
+	uint64_t before, after;
+	int pipefd[2];
+
+	before = pagemap_pfn(addr);
+	if (!before || pipe(pipefd))
+		return -1;
+	if (vmsplice(pipefd[1], &iov, 1, 0) != (ssize_t)pagesize ||
+	    mprotect(addr, pagesize, PROT_READ) ||
+	    mprotect(addr, pagesize, PROT_READ | PROT_WRITE)) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	*(volatile char *)addr = *(volatile char *)addr;
+	after = pagemap_pfn(addr);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return before == after;
+}
+
+/* Clear the soft-dirty bits of this process ("4" to clear_refs). */
+static int clear_soft_dirty(void)
+{
+	return util_write_file("/proc/self/clear_refs", "4");
+}
+
+/*
+ * Register [addr, addr + len) for userfaultfd write-protect and protect
+ * [wp, wp + wplen). Returns the uffd (keep it open) or -errno.
+ */
+static int uffd_wp(void *addr, size_t len, void *wp, size_t wplen)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect prot = {
+		.range = { .start = (uintptr_t)wp, .len = wplen },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+	int fd, err;
+
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg) ||
+	    ioctl(fd, UFFDIO_WRITEPROTECT, &prot)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static const char *const mode_names[] = {
+	"none", "read", "read_exclusive", "write",
+};
+
+static const char *const reason_names[] = {
+	"none", "hole", "zero", "not_present", "large", "pinned", "busy",
+	"aborted", "nomem", "refused",
+};
+
+static const char *mode_name(uint64_t mode)
+{
+	return mode < 4 ? mode_names[mode] : "?";
+}
+
+static const char *reason_name(uint64_t reason)
+{
+	return reason < sizeof(reason_names) / sizeof(reason_names[0]) ?
+	       reason_names[reason] : "?";
+}
+
+static void pte_str(char *buf, size_t size, const struct mmprobe_migrate_pte *s)
+{
+	static const char *const names[] = {
+		"present", "pmd", "migration", "swap", "write", "entry_excl",
+		"dirty", "young", "soft_dirty", "uffd_wp", NULL, NULL, NULL, NULL,
+		NULL, NULL, "anon", "exclusive", "folio_dirty", "locked", "pinned",
+		"large", "zero",
+	};
+	size_t n = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i] && (s->flags & (1ULL << i)))
+			n += snprintf(buf + n, size - n, "%s ", names[i]);
+	snprintf(buf + n, size - n, "pfn=0x%llx node=%lld ref=%llu map=%llu",
+		 (unsigned long long)s->pfn, (long long)s->node,
+		 (unsigned long long)s->refcount, (unsigned long long)s->mapcount);
+}
+
+/* One page's report, for failure messages. */
+#define LOG_PAGE(p) do {						\
+	char _b[256], _f[256], _a[256];					\
+	pte_str(_b, sizeof(_b), &(p)->before);				\
+	pte_str(_f, sizeof(_f), &(p)->frozen);				\
+	pte_str(_a, sizeof(_a), &(p)->after);				\
+	TH_LOG("0x%llx mode=%s result=%llu reason=%s src=0x%llx\n"	\
+	       "  before: %s\n  frozen: %s\n  after:  %s",		\
+	       (unsigned long long)(p)->addr, mode_name((p)->mode),	\
+	       (unsigned long long)(p)->result, reason_name((p)->reason),\
+	       (unsigned long long)(p)->src, _b, _f, _a);		\
+} while (0)
+
+#define HAS(s, bit)	(!!((s).flags & MMPROBE_MIGRATE_##bit))
+
+/*
+ * The entry the kernel must install, derived from the entry before setup
+ * (migrate_vma_collect_pmd()): writable for a writable PTE, read-exclusive
+ * for a read-only exclusive anon page, read otherwise.
+ */
+static uint64_t expected_mode(const struct mmprobe_migrate_page *p)
+{
+	if (HAS(p->before, PTE_WRITE))
+		return MMPROBE_MIGRATE_MODE_WRITE;
+	if (HAS(p->before, PAGE_EXCLUSIVE))
+		return MMPROBE_MIGRATE_MODE_READ_EXCLUSIVE;
+	return MMPROBE_MIGRATE_MODE_READ;
+}
+
+/*
+ * What holds for every page migrated to @node: the entry setup installed
+ * and what it carried, and a new page on @node that this process maps, as
+ * pagemap and move_pages(2) see it.
+ */
+static void check_migrated(struct __test_metadata *_metadata,
+			   const struct mmprobe_migrate_page *p, int node)
+{
+	const void *addr = (const void *)(uintptr_t)p->addr;
+	bool exclusive = HAS(p->before, PAGE_EXCLUSIVE);
+
+	ASSERT_EQ(MMPROBE_MIGRATE_MIGRATED, p->result) LOG_PAGE(p);
+	ASSERT_EQ(expected_mode(p), p->mode) LOG_PAGE(p);
+	/* Frozen: a migration entry, the folio locked and unmapped. */
+	ASSERT_TRUE(HAS(p->frozen, PTE_MIGRATION)) LOG_PAGE(p);
+	ASSERT_TRUE(HAS(p->frozen, PAGE_LOCKED)) LOG_PAGE(p);
+	ASSERT_EQ(0, p->frozen.mapcount) LOG_PAGE(p);
+	ASSERT_EQ(p->before.pfn, p->frozen.pfn) LOG_PAGE(p);
+	/* The PTE dirty bit reached the folio before the PTE went away. */
+	if (HAS(p->before, PTE_DIRTY))
+		ASSERT_TRUE(HAS(p->frozen, PAGE_DIRTY)) LOG_PAGE(p);
+	/*
+	 * Soft-dirty and uffd-wp ride in the entry, and come back; where
+	 * restoring the dirty bit sets soft-dirty too (6.1), a dirty page
+	 * comes back soft-dirty whatever it was.
+	 */
+	ASSERT_EQ(HAS(p->before, PTE_SOFT_DIRTY), HAS(p->frozen, PTE_SOFT_DIRTY)) LOG_PAGE(p);
+	ASSERT_EQ(HAS(p->before, PTE_SOFT_DIRTY) || (!sd_exact && HAS(p->after, PTE_DIRTY)),
+		  HAS(p->after, PTE_SOFT_DIRTY)) LOG_PAGE(p);
+	ASSERT_EQ(HAS(p->before, PTE_UFFD_WP), HAS(p->frozen, PTE_UFFD_WP)) LOG_PAGE(p);
+	ASSERT_EQ(HAS(p->before, PTE_UFFD_WP), HAS(p->after, PTE_UFFD_WP)) LOG_PAGE(p);
+	/* The entry's dirty bit comes back as the PTE's; write as it was. */
+	ASSERT_EQ(HAS(p->frozen, PTE_DIRTY), HAS(p->after, PTE_DIRTY)) LOG_PAGE(p);
+	ASSERT_EQ(HAS(p->before, PTE_WRITE), HAS(p->after, PTE_WRITE)) LOG_PAGE(p);
+	/* Exclusive in, exclusive out (read-exclusive and writable entries). */
+	ASSERT_EQ(exclusive, HAS(p->after, PAGE_EXCLUSIVE)) LOG_PAGE(p);
+	/* A new page, on the node asked for, mapped here. */
+	ASSERT_TRUE(HAS(p->after, PTE_PRESENT)) LOG_PAGE(p);
+	ASSERT_NE(p->before.pfn, p->after.pfn) LOG_PAGE(p);
+	ASSERT_EQ((uint64_t)node, p->after.node) LOG_PAGE(p);
+	ASSERT_EQ(p->after.pfn, pagemap_pfn(addr)) LOG_PAGE(p);
+	ASSERT_EQ(node, page_node((void *)addr)) LOG_PAGE(p);
+	ASSERT_EQ(HAS(p->after, PTE_SOFT_DIRTY), !!(util_pagemap(addr) & PM_SOFT_DIRTY));
+	ASSERT_EQ(HAS(p->after, PTE_UFFD_WP), !!(util_pagemap(addr) & PM_UFFD_WP));
+	/* kpageflags sees the folio's dirty flag on the new page. */
+	ASSERT_EQ(HAS(p->after, PAGE_DIRTY),
+		  !!(util_kpageflags(p->after.pfn) & (1ULL << KPF_DIRTY))) LOG_PAGE(p);
+}
+
+/* ---- fixture ---------------------------------------------------------- */
+
+FIXTURE(migration) {
+	int fd;
+	char *mem;
+	size_t len;
+	struct mmprobe_migrate_page rep[MMPROBE_MIGRATE_MAX_PAGES];
+};
+
+FIXTURE_SETUP(migration)
+{
+	pagesize = getpagesize();
+	self->mem = NULL;
+	self->fd = open(MIGRATE_PATH, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0)
+		SKIP(return, "%s: %s (load mmprobe)", MIGRATE_PATH, strerror(errno));
+	if (!(util_pagemap(&self->fd) & PM_PFN_MASK))
+		SKIP(return, "pagemap shows no PFNs (needs CAP_SYS_ADMIN)");
+	sd_exact = version_cap("migrate_soft_dirty_exact");
+	ASSERT_TRUE(sd_exact == 0 || sd_exact == 1);
+}
+
+FIXTURE_TEARDOWN(migration)
+{
+	if (self->mem)
+		munmap(self->mem, self->len);
+	if (self->fd >= 0)
+		close(self->fd);
+	util_settings_restore();
+}
+
+/* Map NR_PAGES of private anon memory into self->mem, filled. */
+static char *setup_anon(FIXTURE_DATA(migration) *self, size_t nr)
+{
+	self->len = nr * pagesize;
+	self->mem = map_anon(self->len);
+	if (self->mem)
+		fill(self->mem, 0, nr, 0);
+	return self->mem;
+}
+
+/*
+ * Migrate the nr pages at self->mem to the other node of the first one:
+ * every page must migrate, through an entry of mode[i], and pass
+ * check_migrated(). Returns the node.
+ */
+static int migrate_checked(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(migration) *self, size_t nr, const uint64_t *mode)
+{
+	struct mmprobe_migrate_args a;
+	int to = other_node(page_node(self->mem));
+	size_t i;
+
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, nr * pagesize, to, 0, 0, self->rep, &a));
+	ASSERT_EQ(nr, a.nr_frozen);
+	ASSERT_EQ(nr, a.nr_migrated);
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ((uintptr_t)self->mem + i * pagesize, self->rep[i].addr);
+		ASSERT_EQ(mode[i], self->rep[i].mode) LOG_PAGE(&self->rep[i]);
+		check_migrated(_metadata, &self->rep[i], to);
+	}
+	return to;
+}
+
+/* ---- entry modes ------------------------------------------------------ */
+
+/*
+ * Exclusive anon pages, just written: a writable migration entry (the PTE
+ * was writable), the dirty bit moved to the folio, a new exclusive, dirty,
+ * writable page on the other node with the same data.
+ */
+TEST_F(migration, exclusive_write)
+{
+	uint64_t mode[NR_PAGES];
+	int from[NR_PAGES], i;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	for (i = 0; i < NR_PAGES; i++) {
+		from[i] = page_node(self->mem + i * pagesize);
+		mode[i] = MMPROBE_MIGRATE_MODE_WRITE;
+	}
+	migrate_checked(_metadata, self, NR_PAGES, mode);
+	for (i = 0; i < NR_PAGES; i++) {
+		struct mmprobe_migrate_page *p = &self->rep[i];
+
+		ASSERT_EQ((uint64_t)from[i], p->before.node);
+		ASSERT_TRUE(HAS(p->before, PTE_WRITE) && HAS(p->before, PTE_DIRTY) &&
+			    HAS(p->before, PAGE_ANON) && HAS(p->before, PAGE_EXCLUSIVE))
+			LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_SRC_PAGE | MMPROBE_MIGRATE_SRC_MIGRATE |
+			  MMPROBE_MIGRATE_SRC_WRITE | MMPROBE_MIGRATE_SRC_DST |
+			  MMPROBE_MIGRATE_SRC_PAGES_MIGRATE, p->src) LOG_PAGE(p);
+		ASSERT_TRUE(HAS(p->after, PAGE_DIRTY)) LOG_PAGE(p);
+	}
+	NOTE("exclusive_write: mode=%s\n", mode_name(self->rep[0].mode));
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+	ASSERT_EQ(1, exclusive_witness(self->mem));
+}
+
+/*
+ * Exclusive anon pages made read-only with mprotect(): the PTE is not
+ * writable, so the entry is read-exclusive, and the new page comes back
+ * exclusive (and read-only) instead of shared.
+ */
+TEST_F(migration, exclusive_readonly)
+{
+	uint64_t mode[NR_PAGES];
+	int i;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	ASSERT_EQ(0, mprotect(self->mem, self->len, PROT_READ));
+	for (i = 0; i < NR_PAGES; i++)
+		mode[i] = MMPROBE_MIGRATE_MODE_READ_EXCLUSIVE;
+	migrate_checked(_metadata, self, NR_PAGES, mode);
+	for (i = 0; i < NR_PAGES; i++) {
+		struct mmprobe_migrate_page *p = &self->rep[i];
+
+		ASSERT_TRUE(!HAS(p->before, PTE_WRITE) && HAS(p->before, PAGE_EXCLUSIVE))
+			LOG_PAGE(p);
+		ASSERT_TRUE(HAS(p->frozen, PTE_EXCLUSIVE) && !HAS(p->frozen, PTE_WRITE))
+			LOG_PAGE(p);
+	}
+	NOTE("exclusive_readonly: mode=%s\n", mode_name(self->rep[0].mode));
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+	ASSERT_EQ(1, exclusive_witness(self->mem));
+}
+
+/*
+ * Pages shared with a child after fork(): neither writable nor exclusive,
+ * so a read entry; the kernel unmaps the child's PTEs too, and after
+ * finalize both processes map the one new page, still shared.
+ */
+TEST_F(migration, shared_after_fork)
+{
+	uint64_t mode[NR_PAGES];
+	int ctl[2], status, i;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	ASSERT_EQ(0, pipe(ctl));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ctl[1]);
+		if (read(ctl[0], &c, 1) != 1)
+			_exit(2);
+		_exit(intact(self->mem, 0, NR_PAGES, 0) ? 0 : 1);
+	}
+	close(ctl[0]);
+	for (i = 0; i < NR_PAGES; i++)
+		mode[i] = MMPROBE_MIGRATE_MODE_READ;
+	migrate_checked(_metadata, self, NR_PAGES, mode);
+	for (i = 0; i < NR_PAGES; i++) {
+		struct mmprobe_migrate_page *p = &self->rep[i];
+		const void *addr = self->mem + i * pagesize;
+
+		ASSERT_FALSE(HAS(p->before, PAGE_EXCLUSIVE) || HAS(p->frozen, PTE_EXCLUSIVE))
+			LOG_PAGE(p);
+		ASSERT_EQ(2, p->before.mapcount) LOG_PAGE(p);
+		ASSERT_EQ(2, p->after.mapcount) LOG_PAGE(p);
+		/* The child's PTE moved to the new page too. */
+		ASSERT_EQ(p->after.pfn, util_pagemap_pid(pid, addr) & PM_PFN_MASK) LOG_PAGE(p);
+	}
+	NOTE("shared_after_fork: mode=%s\n", mode_name(self->rep[0].mode));
+	ASSERT_EQ(1, write(ctl[1], "x", 1));
+	close(ctl[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+}
+
+/*
+ * Soft-dirty: after clear_refs, pages written again are soft-dirty (and
+ * writable), pages left alone are clean and write-protected (so their entry
+ * is read-exclusive). Both states survive the entry and the new page, as
+ * pagemap bit 55 shows before and after, but for what 6.1 adds (see
+ * check_migrated()).
+ */
+TEST_F(migration, soft_dirty)
+{
+	uint64_t mode[NR_PAGES];
+	bool sd[NR_PAGES];
+	int i;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	if (clear_soft_dirty())
+		SKIP(return, "cannot write /proc/self/clear_refs (no CONFIG_MEM_SOFT_DIRTY?)");
+	fill(self->mem, 0, NR_PAGES / 2, 0);
+	for (i = 0; i < NR_PAGES; i++) {
+		sd[i] = util_pagemap(self->mem + i * pagesize) & PM_SOFT_DIRTY;
+		ASSERT_EQ(i < NR_PAGES / 2, sd[i]);
+		mode[i] = sd[i] ? MMPROBE_MIGRATE_MODE_WRITE : MMPROBE_MIGRATE_MODE_READ_EXCLUSIVE;
+	}
+	migrate_checked(_metadata, self, NR_PAGES, mode);
+	for (i = 0; i < NR_PAGES; i++) {
+		ASSERT_EQ(sd[i], HAS(self->rep[i].before, PTE_SOFT_DIRTY)) LOG_PAGE(&self->rep[i]);
+		ASSERT_EQ(sd[i] || !sd_exact,
+			  !!(util_pagemap(self->mem + i * pagesize) & PM_SOFT_DIRTY));
+	}
+	NOTE("soft_dirty: clean pages come back %s\n", sd_exact ? "clean" : "soft-dirty");
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+}
+
+/*
+ * userfaultfd write-protect: the uffd-wp bit rides in the migration entry
+ * (a read-exclusive one: the PTE is write-protected) and comes back on the
+ * new page (pagemap bit 57); unprotected pages stay writable.
+ */
+TEST_F(migration, uffd_wp)
+{
+	uint64_t mode[NR_PAGES];
+	int uffd, i;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	uffd = uffd_wp(self->mem, self->len, self->mem, self->len / 2);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd write-protect: %s", strerror(-uffd));
+	for (i = 0; i < NR_PAGES; i++) {
+		ASSERT_EQ(i < NR_PAGES / 2,
+			  !!(util_pagemap(self->mem + i * pagesize) & PM_UFFD_WP));
+		mode[i] = i < NR_PAGES / 2 ? MMPROBE_MIGRATE_MODE_READ_EXCLUSIVE :
+			  MMPROBE_MIGRATE_MODE_WRITE;
+	}
+	migrate_checked(_metadata, self, NR_PAGES, mode);
+	for (i = 0; i < NR_PAGES; i++)
+		ASSERT_EQ(i < NR_PAGES / 2, HAS(self->rep[i].before, PTE_UFFD_WP))
+			LOG_PAGE(&self->rep[i]);
+	NOTE("uffd_wp: mode=%s\n", mode_name(self->rep[0].mode));
+	close(uffd);
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+}
+
+/*
+ * The abort variant: the same entries are installed, then every page is
+ * given back; nothing moves.
+ */
+TEST_F(migration, abort_restores)
+{
+	struct mmprobe_migrate_args a;
+	uint64_t pfn[NR_PAGES];
+	int from, i;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	for (i = 0; i < NR_PAGES; i++)
+		pfn[i] = pagemap_pfn(self->mem + i * pagesize);
+	from = page_node(self->mem);
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, self->len, other_node(from),
+				  MMPROBE_MIGRATE_ABORT, 0, self->rep, &a));
+	EXPECT_EQ(NR_PAGES, a.nr_frozen);
+	EXPECT_EQ(0, a.nr_migrated);
+	for (i = 0; i < NR_PAGES; i++) {
+		struct mmprobe_migrate_page *p = &self->rep[i];
+
+		ASSERT_EQ(MMPROBE_MIGRATE_RESTORED, p->result) LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_REASON_ABORTED, p->reason) LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_MODE_WRITE, p->mode) LOG_PAGE(p);
+		ASSERT_TRUE(HAS(p->frozen, PTE_MIGRATION)) LOG_PAGE(p);
+		ASSERT_FALSE(p->src & MMPROBE_MIGRATE_SRC_DST) LOG_PAGE(p);
+		ASSERT_EQ(pfn[i], p->after.pfn) LOG_PAGE(p);
+		ASSERT_EQ(pfn[i], pagemap_pfn(self->mem + i * pagesize));
+		ASSERT_EQ(p->before.node, p->after.node) LOG_PAGE(p);
+		ASSERT_TRUE(HAS(p->after, PTE_WRITE) && HAS(p->after, PAGE_EXCLUSIVE))
+			LOG_PAGE(p);
+	}
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+	ASSERT_EQ(1, exclusive_witness(self->mem));
+}
+
+/* ---- pages setup leaves alone ----------------------------------------- */
+
+/*
+ * A hole and the zero page are collected (MIGRATE_PFN_MIGRATE without a
+ * page, for a driver to populate); the probe gives them no page, so they
+ * stay as they were. A written page next to them migrates.
+ */
+TEST_F(migration, hole_and_zero)
+{
+	struct mmprobe_migrate_args a;
+	volatile char c;
+	int to;
+
+	self->len = 3 * pagesize;
+	self->mem = map_anon(self->len);
+	ASSERT_NE(NULL, self->mem);
+	c = self->mem[pagesize];		/* page 1: the zero page */
+	(void)c;
+	fill(self->mem, 2, 1, 0);		/* page 2: written */
+	ASSERT_EQ(0, util_pagemap(self->mem) & PM_PRESENT);
+	ASSERT_TRUE(util_kpageflags(pagemap_pfn(self->mem + pagesize)) & KPF_ZERO_BIT);
+	to = other_node(page_node(self->mem + 2 * pagesize));
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, self->len, to, 0, 0, self->rep, &a));
+	EXPECT_EQ(1, a.nr_migrated);
+
+	ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, self->rep[0].result) LOG_PAGE(&self->rep[0]);
+	ASSERT_EQ(MMPROBE_MIGRATE_REASON_HOLE, self->rep[0].reason) LOG_PAGE(&self->rep[0]);
+	ASSERT_EQ(MMPROBE_MIGRATE_SRC_MIGRATE, self->rep[0].src) LOG_PAGE(&self->rep[0]);
+	ASSERT_EQ(0, self->rep[0].after.flags) LOG_PAGE(&self->rep[0]);
+
+	ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, self->rep[1].result) LOG_PAGE(&self->rep[1]);
+	ASSERT_EQ(MMPROBE_MIGRATE_REASON_ZERO, self->rep[1].reason) LOG_PAGE(&self->rep[1]);
+	ASSERT_EQ(MMPROBE_MIGRATE_SRC_MIGRATE, self->rep[1].src) LOG_PAGE(&self->rep[1]);
+	ASSERT_TRUE(HAS(self->rep[1].after, PAGE_ZERO)) LOG_PAGE(&self->rep[1]);
+	ASSERT_EQ(pagemap_pfn(self->mem + pagesize), self->rep[1].after.pfn);
+
+	check_migrated(_metadata, &self->rep[2], to);
+	ASSERT_EQ(0, util_pagemap(self->mem) & PM_PRESENT);
+	ASSERT_TRUE(intact(self->mem, 2, 1, 0));
+}
+
+/* A swapped-out page has a swap entry, not a page: setup skips it. */
+TEST_F(migration, swapped_skipped)
+{
+	struct mmprobe_migrate_args a;
+	struct mmprobe_migrate_page *p = &self->rep[0];
+
+	ASSERT_NE(NULL, setup_anon(self, 1));
+	if (madvise(self->mem, pagesize, MADV_PAGEOUT) ||
+	    !(util_pagemap(self->mem) & PM_SWAP))
+		SKIP(return, "MADV_PAGEOUT did not swap the page out: is swap on?");
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, pagesize,
+				  other_node(0), 0, 0, self->rep, &a));
+	ASSERT_EQ(0, a.nr_frozen);
+	ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, p->result) LOG_PAGE(p);
+	ASSERT_EQ(MMPROBE_MIGRATE_REASON_NOT_PRESENT, p->reason) LOG_PAGE(p);
+	ASSERT_TRUE(HAS(p->before, PTE_SWAP)) LOG_PAGE(p);
+	/* The swap PTE keeps the page's exclusive bit where the kernel has one. */
+	ASSERT_EQ(version_cap("swp_exclusive") == 1, HAS(p->before, PTE_EXCLUSIVE)) LOG_PAGE(p);
+	ASSERT_EQ(p->before.flags, p->after.flags) LOG_PAGE(p);
+	ASSERT_TRUE(intact(self->mem, 0, 1, 0));
+}
+
+/*
+ * A FOLL_PIN | FOLL_LONGTERM pin (pin_user_pages_fast() through the pin
+ * file): setup cannot unshare the exclusive page (the folio may be pinned,
+ * so folio_try_share_anon_rmap_pte() refuses), so it never freezes it; the
+ * pin and the page stay as they were, and what the pin sees is what the
+ * process sees. Once unpinned, the same pages migrate.
+ */
+TEST_F(migration, pinned_stay)
+{
+	struct mmprobe_pin_page info[NR_PAGES];
+	struct mmprobe_migrate_page *p;
+	struct mmprobe_migrate_args a;
+	char buf[NR_PAGES * 4096];
+	int pin, to, i;
+	uint64_t handle;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	ASSERT_GE(sizeof(buf), self->len);
+	pin = pin_util_open();
+	ASSERT_LE(0, pin) TH_LOG("%s: %s", PIN_PATH, strerror(-pin));
+	ASSERT_EQ(NR_PAGES, pin_util_take(pin, self->mem, NR_PAGES, MMPROBE_PIN_METHOD_PUP_FAST,
+					  MMPROBE_PIN_WRITE | MMPROBE_PIN_LONGTERM, &handle));
+	to = other_node(page_node(self->mem));
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, self->len, to, 0, 0, self->rep, &a));
+	EXPECT_EQ(0, a.nr_frozen);
+	ASSERT_EQ(0, pin_util_info(pin, handle, 0, NR_PAGES, info, true));
+	for (i = 0; i < NR_PAGES; i++) {
+		p = &self->rep[i];
+		ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, p->result) LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_REASON_PINNED, p->reason) LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_MODE_NONE, p->mode) LOG_PAGE(p);
+		ASSERT_TRUE(HAS(p->before, PAGE_PINNED)) LOG_PAGE(p);
+		ASSERT_EQ(p->before.pfn, p->after.pfn) LOG_PAGE(p);
+		ASSERT_EQ(p->before.flags & ~(uint64_t)MMPROBE_MIGRATE_PTE_YOUNG,
+			  p->after.flags & ~(uint64_t)MMPROBE_MIGRATE_PTE_YOUNG) LOG_PAGE(p);
+		ASSERT_EQ(p->before.pfn, pagemap_pfn(self->mem + i * pagesize));
+		/* The pin holds the page that is still mapped. */
+		ASSERT_EQ(p->after.pfn, info[i].pfn) LOG_PAGE(p);
+		ASSERT_EQ(1, info[i].exclusive) LOG_PAGE(p);
+	}
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+	/* New data written through the mapping shows through the pin. */
+	fill(self->mem, 0, NR_PAGES, 1);
+	ASSERT_EQ(0, pin_util_read(pin, handle, 0, NR_PAGES, buf));
+	ASSERT_TRUE(intact(buf, 0, NR_PAGES, 1));
+	ASSERT_EQ(NR_PAGES, pin_util_unpin_all(pin));
+	close(pin);
+
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, self->len, to, 0, 0, self->rep, &a));
+	EXPECT_EQ(NR_PAGES, a.nr_migrated);
+	for (i = 0; i < NR_PAGES; i++)
+		check_migrated(_metadata, &self->rep[i], to);
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 1));
+}
+
+/*
+ * A plain GUP reference (vmsplice() into a pipe): setup freezes the page,
+ * then finds more references than mappings and restores it.
+ */
+TEST_F(migration, referenced_busy)
+{
+	struct mmprobe_migrate_page *p = &self->rep[0];
+	struct mmprobe_migrate_args a;
+	struct iovec iov;
+	int pipefd[2];
+
+	ASSERT_NE(NULL, setup_anon(self, 1));
+	ASSERT_EQ(0, pipe(pipefd));
+	iov.iov_base = self->mem;
+	iov.iov_len = pagesize;
+	ASSERT_EQ((ssize_t)pagesize, vmsplice(pipefd[1], &iov, 1, 0));
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, pagesize,
+				  other_node(page_node(self->mem)), 0, 0, self->rep, &a));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	EXPECT_EQ(0, a.nr_frozen);
+	ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, p->result) LOG_PAGE(p);
+	ASSERT_EQ(MMPROBE_MIGRATE_REASON_BUSY, p->reason) LOG_PAGE(p);
+	ASSERT_FALSE(HAS(p->before, PAGE_PINNED)) LOG_PAGE(p);
+	ASSERT_EQ(p->before.pfn, p->after.pfn) LOG_PAGE(p);
+	/* Restored from its writable migration entry: exclusive again. */
+	ASSERT_TRUE(HAS(p->after, PAGE_EXCLUSIVE) && HAS(p->after, PTE_WRITE)) LOG_PAGE(p);
+	ASSERT_TRUE(intact(self->mem, 0, 1, 0));
+}
+
+/* ---- THP -------------------------------------------------------------- */
+
+/* A 2 MiB-aligned THP in self->mem, written; NULL when none could be had. */
+static char *setup_thp(FIXTURE_DATA(migration) *self, size_t *pmd)
+{
+	*pmd = util_pmd_size();
+	if (!*pmd)
+		return NULL;
+	self->len = *pmd;
+	self->mem = util_mmap_aligned(*pmd, *pmd);
+	if (!self->mem) {
+		self->mem = NULL;
+		return NULL;
+	}
+	madvise(self->mem, *pmd, MADV_HUGEPAGE);
+	fill(self->mem, 0, *pmd / pagesize, 0);
+	if (!(util_kpageflags(pagemap_pfn(self->mem)) & KPF_THP_BIT))
+		return NULL;
+	return self->mem;
+}
+
+/*
+ * A PMD-mapped THP: migrate_vma_setup() has no THP path for system memory
+ * without MIGRATE_VMA_SELECT_COMPOUND, so every kernel splits it first and
+ * migrates small pages. Since 6.12 the split maps zero-filled subpages to
+ * the shared zero page (thp_split_zero_remap), which setup then skips; one
+ * subpage here is left zero-filled to show it.
+ */
+TEST_F(migration, thp_pmd_split)
+{
+	long long zero_remap = version_cap("thp_split_zero_remap");
+	const size_t zero = 3;
+	struct mmprobe_migrate_args a;
+	size_t pmd, nr, i;
+	int to;
+
+	ASSERT_TRUE(zero_remap == 0 || zero_remap == 1);
+	if (!setup_thp(self, &pmd))
+		SKIP(return, "no THP for a MADV_HUGEPAGE region (THP disabled?)");
+	memset(self->mem + zero * pagesize, 0, pagesize);
+	nr = pmd / pagesize;
+	ASSERT_GE(MMPROBE_MIGRATE_MAX_PAGES, nr);
+	to = other_node(page_node(self->mem));
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, pmd, to, 0, 0, self->rep, &a));
+	NOTE("thp_pmd_split: zero-filled subpage %s\n",
+		       zero_remap ? "became the zero page" : "migrated");
+	EXPECT_EQ(nr - zero_remap, a.nr_migrated);
+	for (i = 0; i < nr; i++) {
+		struct mmprobe_migrate_page *p = &self->rep[i];
+
+		ASSERT_TRUE(HAS(p->before, PTE_PMD) && HAS(p->before, PAGE_LARGE)) LOG_PAGE(p);
+		ASSERT_TRUE(HAS(p->before, PAGE_EXCLUSIVE)) LOG_PAGE(p);
+		ASSERT_FALSE(HAS(p->frozen, PTE_PMD) || HAS(p->frozen, PAGE_LARGE)) LOG_PAGE(p);
+		if (i == zero && zero_remap) {
+			ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, p->result) LOG_PAGE(p);
+			ASSERT_EQ(MMPROBE_MIGRATE_REASON_ZERO, p->reason) LOG_PAGE(p);
+			ASSERT_TRUE(util_kpageflags(pagemap_pfn(self->mem + i * pagesize)) &
+				    KPF_ZERO_BIT);
+			continue;
+		}
+		check_migrated(_metadata, p, to);
+		ASSERT_FALSE(HAS(p->after, PAGE_LARGE)) LOG_PAGE(p);
+		ASSERT_FALSE(util_kpageflags(p->after.pfn) & KPF_THP_BIT);
+	}
+	ASSERT_TRUE(intact(self->mem, 0, zero, 0));
+	ASSERT_TRUE(intact(self->mem, zero + 1, nr - zero - 1, 0));
+}
+
+/*
+ * A PTE-mapped THP (MADV_DONTNEED of its last page splits the PMD but not
+ * the folio): kernels before device-private THP migration skip it
+ * ("FIXME support THP"), later ones split the folio and migrate its pages;
+ * version reports which (migrate_split_large).
+ */
+TEST_F(migration, thp_pte_mapped)
+{
+	struct mmprobe_migrate_args a;
+	long long split = version_cap("migrate_split_large");
+	size_t pmd, i, nr = 16;
+	int to;
+
+	ASSERT_TRUE(split == 0 || split == 1);
+	if (!setup_thp(self, &pmd))
+		SKIP(return, "no THP for a MADV_HUGEPAGE region (THP disabled?)");
+	ASSERT_EQ(0, madvise(self->mem + pmd - pagesize, pagesize, MADV_DONTNEED));
+	ASSERT_TRUE(util_kpageflags(pagemap_pfn(self->mem)) & KPF_THP_BIT);
+	to = other_node(page_node(self->mem));
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, nr * pagesize, to, 0, 0, self->rep, &a));
+	NOTE("thp_pte_mapped: %s\n", split ? "split and migrated" : "skipped");
+	for (i = 0; i < nr; i++) {
+		struct mmprobe_migrate_page *p = &self->rep[i];
+
+		ASSERT_TRUE(HAS(p->before, PAGE_LARGE) && !HAS(p->before, PTE_PMD)) LOG_PAGE(p);
+		if (split) {
+			check_migrated(_metadata, p, to);
+			ASSERT_FALSE(HAS(p->after, PAGE_LARGE)) LOG_PAGE(p);
+		} else {
+			ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, p->result) LOG_PAGE(p);
+			ASSERT_EQ(MMPROBE_MIGRATE_REASON_LARGE, p->reason) LOG_PAGE(p);
+			ASSERT_EQ(p->before.pfn, p->after.pfn) LOG_PAGE(p);
+			ASSERT_TRUE(util_kpageflags(p->after.pfn) & KPF_THP_BIT);
+		}
+	}
+	ASSERT_TRUE(intact(self->mem, 0, pmd / pagesize - 1, 0));
+}
+
+/*
+ * The huge zero page: nothing to migrate. Kernels before device-private THP
+ * migration split the PMD into zero-page PTEs first (split_huge_pmd());
+ * later ones collect the range as a hole and leave the PMD alone.
+ */
+TEST_F(migration, huge_zero_skipped)
+{
+	long long split = version_cap("migrate_split_large");
+	struct mmprobe_migrate_args a;
+	size_t pmd, i, nr;
+	volatile char c;
+
+	pmd = util_pmd_size();
+	if (!pmd)
+		SKIP(return, "no THP");
+	self->len = pmd;
+	self->mem = util_mmap_aligned(pmd, pmd);
+	ASSERT_NE(NULL, self->mem);
+	ASSERT_EQ(0, madvise(self->mem, pmd, MADV_HUGEPAGE));
+	c = self->mem[0];
+	(void)c;
+	if ((util_kpageflags(pagemap_pfn(self->mem)) & (KPF_ZERO_BIT | KPF_THP_BIT)) !=
+	    (KPF_ZERO_BIT | KPF_THP_BIT))
+		SKIP(return, "a read fault mapped no huge zero page (use_zero_page off?)");
+	nr = pmd / pagesize;
+	ASSERT_EQ(0, migrate_call(self->fd, self->mem, pmd, 0, 0, 0, self->rep, &a));
+	ASSERT_EQ(0, a.nr_migrated);
+	NOTE("huge_zero_skipped: the PMD is %s\n", split ? "kept" : "split");
+	for (i = 0; i < nr; i++) {
+		struct mmprobe_migrate_page *p = &self->rep[i];
+
+		ASSERT_TRUE(HAS(p->before, PTE_PMD) && HAS(p->before, PAGE_ZERO)) LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, p->result) LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_REASON_ZERO, p->reason) LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_SRC_MIGRATE, p->src) LOG_PAGE(p);
+		ASSERT_TRUE(HAS(p->after, PAGE_ZERO)) LOG_PAGE(p);
+		ASSERT_EQ(split, HAS(p->after, PTE_PMD)) LOG_PAGE(p);
+	}
+}
+
+/* ---- NUMA migration through the kernel's own calls --------------------- */
+
+/*
+ * The pagemap bits a migration must keep. Soft-dirty (55) is kept where the
+ * kernel is exact, and set on every (dirty) page otherwise.
+ */
+#define PM_KEPT	(PM_MMAP_EXCL | PM_UFFD_WP | PM_PRESENT)
+#define ASSERT_PM_KEPT(before, now) do {					\
+	ASSERT_EQ((before) & PM_KEPT, (now) & PM_KEPT);				\
+	ASSERT_EQ(((before) & PM_SOFT_DIRTY) || !sd_exact, !!((now) & PM_SOFT_DIRTY)); \
+} while (0)
+
+/*
+ * What inspect says of addr must match pagemap: node, exclusive,
+ * soft-dirty and uffd-wp. Returns the inspect entry in *e (kind "none" when
+ * inspect is not there).
+ */
+static void check_inspect(struct __test_metadata *_metadata, const void *addr,
+			  int node, int exclusive, struct inspect_entry *e)
+{
+	uint64_t pm = util_pagemap(addr);
+
+	strcpy(e->kind, "none");
+	if (!inspect_available())
+		return;
+	ASSERT_EQ(1, inspect_one(addr, e));
+	ASSERT_EQ(node, e->node);
+	ASSERT_EQ((long long)(pm & PM_PFN_MASK), e->pfn);
+	ASSERT_EQ(exclusive, e->exclusive);
+	ASSERT_EQ(!!(pm & PM_SOFT_DIRTY), e->soft_dirty);
+	ASSERT_EQ(!!(pm & PM_UFFD_WP), e->uffd_wp);
+}
+
+/*
+ * NR_PAGES on one node, in the states whose bits a NUMA migration must
+ * keep: pages 0-3 soft-dirty, 4-7 clean (clear_refs), 6-7 write-protected
+ * with uffd (*uffd, to be closed); all exclusive. pm[] gets their pagemap
+ * entries. Returns the node to move them to, or -1 after a SKIP.
+ */
+static int numa_prepare(struct __test_metadata *_metadata, FIXTURE_DATA(migration) *self,
+			uint64_t *pm, int *uffd)
+{
+	struct inspect_entry e;
+	int from, to, i;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	from = page_node(self->mem);
+	to = other_node(from);
+	if (to == from)
+		SKIP(return -1, "one NUMA node: nowhere to move to");
+	ASSERT_EQ(0, move_all(self->mem, NR_PAGES, from));
+	ASSERT_EQ(0, clear_soft_dirty());
+	fill(self->mem, 0, NR_PAGES / 2, 0);
+	*uffd = uffd_wp(self->mem, self->len, self->mem + 6 * pagesize, 2 * pagesize);
+	if (*uffd < 0)
+		SKIP(return -1, "userfaultfd write-protect: %s", strerror(-*uffd));
+	for (i = 0; i < NR_PAGES; i++) {
+		pm[i] = util_pagemap(self->mem + i * pagesize);
+		ASSERT_EQ(i < 4, !!(pm[i] & PM_SOFT_DIRTY));
+		ASSERT_EQ(i >= 6, !!(pm[i] & PM_UFFD_WP));
+		ASSERT_TRUE(pm[i] & PM_MMAP_EXCL);
+		check_inspect(_metadata, self->mem + i * pagesize, from, 1, &e);
+	}
+	return to;
+}
+
+/* After numa_prepare() and a move to node: new pages there, bits kept. */
+static void numa_check(struct __test_metadata *_metadata, FIXTURE_DATA(migration) *self,
+		       const uint64_t *pm, int node)
+{
+	struct inspect_entry e;
+	int i;
+
+	for (i = 0; i < NR_PAGES; i++) {
+		uint64_t now = util_pagemap(self->mem + i * pagesize);
+
+		ASSERT_EQ(node, page_node(self->mem + i * pagesize));
+		ASSERT_NE(pm[i] & PM_PFN_MASK, now & PM_PFN_MASK);
+		ASSERT_PM_KEPT(pm[i], now);
+		check_inspect(_metadata, self->mem + i * pagesize, node, 1, &e);
+	}
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+}
+
+/*
+ * move_pages(2): pages move to the other node and keep what the PTE said:
+ * exclusive (pagemap bit 56, inspect's PG_anon_exclusive and a write
+ * fault), soft-dirty (55) and uffd-wp (57).
+ */
+TEST_F(migration, numa_move_pages)
+{
+	int nodes[NR_PAGES], status[NR_PAGES], uffd, to, i;
+	uint64_t pm[NR_PAGES];
+	void *pages[NR_PAGES];
+
+	to = numa_prepare(_metadata, self, pm, &uffd);
+	if (to < 0)
+		return;
+	for (i = 0; i < NR_PAGES; i++) {
+		pages[i] = self->mem + i * pagesize;
+		nodes[i] = to;
+	}
+	ASSERT_EQ(0, syscall(__NR_move_pages, 0, (unsigned long)NR_PAGES, pages, nodes,
+			     status, MPOL_MF_MOVE));
+	for (i = 0; i < NR_PAGES; i++)
+		ASSERT_EQ(to, status[i]);
+	numa_check(_metadata, self, pm, to);
+	close(uffd);
+	ASSERT_EQ(1, exclusive_witness(self->mem));
+}
+
+/* mbind(2) MPOL_BIND with MPOL_MF_MOVE: the same, through the policy path. */
+TEST_F(migration, numa_mbind)
+{
+	unsigned long mask;
+	uint64_t pm[NR_PAGES];
+	int uffd, to;
+
+	to = numa_prepare(_metadata, self, pm, &uffd);
+	if (to < 0)
+		return;
+	mask = 1UL << to;
+	ASSERT_EQ(0, syscall(__NR_mbind, self->mem, self->len, MPOL_BIND, &mask,
+			     sizeof(mask) * 8, MPOL_MF_MOVE | MPOL_MF_STRICT));
+	numa_check(_metadata, self, pm, to);
+	close(uffd);
+	ASSERT_EQ(1, exclusive_witness(self->mem));
+}
+
+/*
+ * A THP moved with move_pages(2) stays a THP: x86-64 migrates PMD-mapped
+ * THPs whole (CONFIG_ARCH_ENABLE_THP_MIGRATION), as thp_migration_success
+ * counts, unless the other node has no free huge page (then it splits and
+ * thp_migration_split counts).
+ */
+TEST_F(migration, numa_thp)
+{
+	long long success, split;
+	size_t pmd, nr, i;
+	int from, to, status;
+	void *page;
+
+	if (!setup_thp(self, &pmd))
+		SKIP(return, "no THP for a MADV_HUGEPAGE region (THP disabled?)");
+	nr = pmd / pagesize;
+	from = page_node(self->mem);
+	to = other_node(from);
+	if (to == from)
+		SKIP(return, "one NUMA node: nowhere to move to");
+	success = util_vmstat("thp_migration_success");
+	split = util_vmstat("thp_migration_split");
+	page = self->mem;
+	ASSERT_EQ(0, syscall(__NR_move_pages, 0, 1UL, &page, &to, &status, MPOL_MF_MOVE));
+	ASSERT_EQ(to, status);
+	if (util_vmstat("thp_migration_split") != split)
+		SKIP(return, "no huge page free on node %d: the THP was split", to);
+	ASSERT_EQ(success + 1, util_vmstat("thp_migration_success"));
+	ASSERT_TRUE(util_kpageflags(pagemap_pfn(self->mem)) & KPF_THP_BIT);
+	for (i = 0; i < nr; i += nr / 8) {
+		ASSERT_EQ(to, page_node(self->mem + i * pagesize));
+		ASSERT_EQ(pagemap_pfn(self->mem) + i, pagemap_pfn(self->mem + i * pagesize));
+		ASSERT_TRUE(util_pagemap(self->mem + i * pagesize) & PM_MMAP_EXCL);
+	}
+	ASSERT_TRUE(intact(self->mem, 0, nr, 0));
+}
+
+/* ---- races against a frozen range ------------------------------------- */
+
+/*
+ * A race: a thread migrates one page with a RACE_HOLD_MS hold while the test
+ * thread, once it sees the page frozen, acts on it (touch or pin).
+ */
+struct race {
+	int fd;
+	char *mem;
+	int node;
+	int ret;
+	struct mmprobe_migrate_args args;
+	struct mmprobe_migrate_page rep;
+	char shadow[4096];	/* race_touch: what the page must hold */
+	int pin;		/* race_pin: the pin session */
+	uint64_t handle;	/* and its take */
+};
+
+static void *race_migrate(void *arg)
+{
+	struct race *r = arg;
+
+	r->ret = migrate_call(r->fd, r->mem, pagesize, r->node, 0, RACE_HOLD_MS,
+			      &r->rep, &r->args);
+	return NULL;
+}
+
+/*
+ * Wait until the page is frozen: pagemap shows a migration entry as a swap
+ * entry. False when the migration finished (or failed) first.
+ */
+static bool race_wait_frozen(struct race *r)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		if (util_pagemap(r->mem) & PM_SWAP)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < 2);
+	return false;
+}
+
+static double elapsed(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - start->tv_sec + (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/*
+ * Run RACE_ROUNDS rounds (at most RACE_SECONDS): act() while the page is
+ * (most likely) frozen, then check(). A round in which the page was seen
+ * frozen must have migrated it, and the page mapped now is the new one.
+ * Returns how many rounds saw it frozen.
+ */
+static int race_run(struct __test_metadata *_metadata, struct race *r,
+		    void (*act)(struct __test_metadata *_metadata, struct race *r, int round),
+		    void (*check)(struct __test_metadata *_metadata, struct race *r, int round))
+{
+	struct timespec start;
+	int round, frozen = 0;
+	pthread_t thread;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (round = 0; round < RACE_ROUNDS && elapsed(&start) < RACE_SECONDS; round++) {
+		bool was_frozen;
+
+		r->node = other_node(page_node(r->mem));
+		ASSERT_EQ(0, pthread_create(&thread, NULL, race_migrate, r));
+		was_frozen = race_wait_frozen(r);
+		act(_metadata, r, round);
+		ASSERT_EQ(0, pthread_join(thread, NULL));
+		ASSERT_EQ(0, r->ret);
+		if (was_frozen) {
+			frozen++;
+			ASSERT_EQ(MMPROBE_MIGRATE_MIGRATED, r->rep.result) LOG_PAGE(&r->rep);
+			ASSERT_EQ(r->rep.after.pfn, pagemap_pfn(r->mem)) LOG_PAGE(&r->rep);
+			ASSERT_EQ(r->node, page_node(r->mem));
+		}
+		check(_metadata, r, round);
+	}
+	NOTE("%s: %d rounds, %d caught frozen\n", _metadata->name, round, frozen);
+	return frozen;
+}
+
+/* Odd rounds write a byte (it must not go to the old page), even ones read. */
+static void race_touch_act(struct __test_metadata *_metadata, struct race *r, int round)
+{
+	if (round & 1) {
+		r->shadow[round] = (char)round;
+		((volatile char *)r->mem)[round] = (char)round;
+	} else {
+		ASSERT_EQ(r->shadow[pagesize - 1 - round],
+			  ((volatile char *)r->mem)[pagesize - 1 - round]);
+	}
+}
+
+static void race_touch_check(struct __test_metadata *_metadata, struct race *r, int round)
+{
+	ASSERT_EQ(0, memcmp(r->shadow, r->mem, pagesize));
+}
+
+/*
+ * One thread holds a page frozen for RACE_HOLD_MS while this one touches it:
+ * the write waits for the migration and lands on the new page (never on the
+ * old one, whose data was already copied); reads see the data.
+ */
+TEST_F(migration, race_touch)
+{
+	struct race r = { .fd = self->fd };
+
+	ASSERT_NE(NULL, setup_anon(self, 1));
+	ASSERT_GE(sizeof(r.shadow), pagesize);
+	r.mem = self->mem;
+	memcpy(r.shadow, r.mem, pagesize);
+	ASSERT_LT(0, race_run(_metadata, &r, race_touch_act, race_touch_check));
+}
+
+/* Even rounds pin with pin_user_pages_fast(), odd ones pin_user_pages(). */
+static void race_pin_act(struct __test_metadata *_metadata, struct race *r, int round)
+{
+	ASSERT_EQ(1, pin_util_take(r->pin, r->mem, 1,
+				   round & 1 ? MMPROBE_PIN_METHOD_PUP : MMPROBE_PIN_METHOD_PUP_FAST,
+				   MMPROBE_PIN_WRITE, &r->handle));
+}
+
+/*
+ * The pin holds the page mapped now: its pfn, and what the process writes
+ * now the pin reads. In a frozen round that is the new page, never the old.
+ */
+static void race_pin_check(struct __test_metadata *_metadata, struct race *r, int round)
+{
+	struct mmprobe_pin_page info;
+	char buf[4096];
+
+	ASSERT_EQ(0, pin_util_info(r->pin, r->handle, 0, 1, &info, false));
+	ASSERT_EQ(pagemap_pfn(r->mem), info.pfn) LOG_PAGE(&r->rep);
+	if (r->rep.result == MMPROBE_MIGRATE_MIGRATED)
+		ASSERT_NE(r->rep.before.pfn, info.pfn) LOG_PAGE(&r->rep);
+	fill(r->mem, 0, 1, round);
+	ASSERT_EQ(0, pin_util_read(r->pin, r->handle, 0, 1, buf));
+	ASSERT_TRUE(intact(buf, 0, 1, round));
+	ASSERT_EQ(1, pin_util_unpin(r->pin, r->handle, 0, 1));
+}
+
+/*
+ * One thread holds a page frozen while this one pins it: GUP-fast finds no
+ * present PTE and falls back to the slow path, whose fault waits for the
+ * migration (migration_entry_wait()); the pin lands on the new page once
+ * finalize is done, as the pin's pfn and the data read through it show.
+ */
+TEST_F(migration, race_pin)
+{
+	struct race r = { .fd = self->fd };
+
+	ASSERT_NE(NULL, setup_anon(self, 1));
+	ASSERT_GE(sizeof(r.shadow), pagesize);
+	r.mem = self->mem;
+	r.pin = pin_util_open();
+	ASSERT_LE(0, r.pin) TH_LOG("%s: %s", PIN_PATH, strerror(-r.pin));
+	ASSERT_LT(0, race_run(_metadata, &r, race_pin_act, race_pin_check));
+	close(r.pin);
+}
+
+/*
+ * A fatal signal during the hold: the call gives every page back before
+ * the task dies; the next migration of the same memory (in the parent,
+ * which shares nothing) is not disturbed, and nothing is left locked.
+ */
+TEST_F(migration, killed_while_frozen)
+{
+	struct timespec start;
+	int status, ctl[2];
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	ASSERT_EQ(0, pipe(ctl));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* Its own file: the inherited one works on the parent's mm. */
+		int fd = open(MIGRATE_PATH, O_RDWR);
+
+		close(ctl[0]);
+		fill(self->mem, 0, NR_PAGES, 3);
+		if (fd < 0 || write(ctl[1], "x", 1) != 1)
+			_exit(2);
+		migrate_call(fd, self->mem, self->len, 0, 0,
+			     MMPROBE_MIGRATE_MAX_HOLD_MS, NULL, NULL);
+		_exit(3);
+	}
+	close(ctl[1]);
+	ASSERT_EQ(1, read(ctl[0], &c, 1));
+	close(ctl[0]);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!(util_pagemap_pid(pid, self->mem) & PM_SWAP) && elapsed(&start) < 2)
+		usleep(1000);
+	ASSERT_TRUE(util_pagemap_pid(pid, self->mem) & PM_SWAP);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* The hold ended at the signal, not after MMPROBE_MIGRATE_MAX_HOLD_MS. */
+	ASSERT_GT(MMPROBE_MIGRATE_MAX_HOLD_MS / 2000.0, elapsed(&start));
+	/* The parent's own pages were never touched. */
+	ASSERT_TRUE(intact(self->mem, 0, NR_PAGES, 0));
+}
+
+/*
+ * The file works on the mm of the process that opened it: a child calling
+ * it through an inherited descriptor migrates the parent's page (which the
+ * child shares, so both mappings move).
+ */
+TEST_F(migration, file_bound_to_opener)
+{
+	uint64_t before;
+	int status, to;
+	pid_t pid;
+
+	ASSERT_NE(NULL, setup_anon(self, 1));
+	before = pagemap_pfn(self->mem);
+	to = other_node(page_node(self->mem));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(migrate_call(self->fd, self->mem, pagesize, to, 0, 0, NULL, NULL) ? 1 : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	ASSERT_NE(before, pagemap_pfn(self->mem));
+	ASSERT_EQ(to, page_node(self->mem));
+	ASSERT_TRUE(intact(self->mem, 0, 1, 0));
+}
+
+/* ---- bad input -------------------------------------------------------- */
+
+/*
+ * Layout for the bad-input cases: pages 0-3 read-write, 4-5 read-only (a
+ * second VMA), 6 read-write (a third), 7 unmapped.
+ */
+TEST_F(migration, bad_input)
+{
+	const size_t max = MMPROBE_MIGRATE_MAX_PAGES;
+	struct mmprobe_migrate_args a;
+	char *m, *big;
+	int node, i;
+	struct {
+		const char *name;
+		size_t off;		/* from self->mem */
+		size_t len;
+		int64_t node;		/* -2: the page's own node */
+		uint64_t flags;
+		uint64_t hold_ms;
+		int err;
+	} cases[] = {
+		{ "unaligned start", 1, 4096, -2, 0, 0, EINVAL },
+		{ "unaligned length", 0, 4097, -2, 0, 0, EINVAL },
+		{ "zero length", 0, 0, -2, 0, 0, EINVAL },
+		{ "length wraps", 0, -4096UL, -2, 0, 0, EINVAL },
+		{ "too many pages", 0, (max + 1) * 4096, -2, 0, 0, EINVAL },
+		{ "unmapped page", 7 * 4096, 4096, -2, 0, 0, EFAULT },
+		{ "range into a hole", 6 * 4096, 2 * 4096, -2, 0, 0, EFAULT },
+		{ "range across VMAs", 2 * 4096, 4 * 4096, -2, 0, 0, EINVAL },
+		{ "negative node", 0, 4096, -1, 0, 0, EINVAL },
+		{ "node not online", 0, 4096, 1000, 0, 0, EINVAL },
+		{ "node beyond MAX_NUMNODES", 0, 4096, 1 << 20, 0, 0, EINVAL },
+		{ "unknown flag", 0, 4096, -2, 1ULL << 63, 0, EINVAL },
+		{ "hold too long", 0, 4096, -2, 0, MMPROBE_MIGRATE_MAX_HOLD_MS + 1, EINVAL },
+		{ "one VMA", 0, 4 * 4096, -2, 0, 0, 0 },
+	};
+
+	ASSERT_EQ(4096, pagesize);
+	self->len = NR_PAGES * pagesize;
+	self->mem = map_anon(self->len);
+	ASSERT_NE(NULL, self->mem);
+	m = self->mem;
+	fill(m, 0, NR_PAGES, 0);
+	ASSERT_EQ(0, mprotect(m + 4 * pagesize, 2 * pagesize, PROT_READ));
+	ASSERT_EQ(0, madvise(m + 6 * pagesize, pagesize, MADV_HUGEPAGE));
+	ASSERT_EQ(0, munmap(m + 7 * pagesize, pagesize));
+	node = page_node(m);
+	for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+		int ret = migrate_call(self->fd, m + cases[i].off, cases[i].len,
+				       cases[i].node == -2 ? node : (int)cases[i].node,
+				       cases[i].flags, cases[i].hold_ms, NULL, &a);
+
+		EXPECT_EQ(-cases[i].err, ret) TH_LOG("%s: %s", cases[i].name, strerror(-ret));
+	}
+	/* Nodes that do not exist: any past the highest online one. */
+	ASSERT_EQ(-EINVAL, migrate_call(self->fd, m, pagesize, 64, 0, 0, NULL, NULL));
+	/* The largest range allowed. */
+	big = map_anon(max * pagesize);
+	ASSERT_NE(NULL, big);
+	fill(big, 0, 1, 0);
+	ASSERT_EQ(0, migrate_call(self->fd, big, max * pagesize, node, 0, 0, self->rep, &a));
+	munmap(big, max * pagesize);
+	ASSERT_EQ(1, a.nr_migrated);
+	/* Unwritable output: the migration is done, the report is not. */
+	ASSERT_EQ(-EFAULT, migrate_call(self->fd, m, pagesize, node, 0, 0,
+					 (void *)1UL, NULL));
+	ASSERT_EQ(-1, ioctl(self->fd, MMPROBE_IOC_MIGRATE, (void *)1UL));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(-1, ioctl(self->fd, _IO(MMPROBE_IOC_MAGIC, 0x3f), NULL));
+	ASSERT_EQ(ENOTTY, errno);
+	ASSERT_TRUE(intact(m, 0, NR_PAGES - 1, 0));
+}
+
+/* A hugetlb VMA: migrate_vma_setup() does not take them. */
+TEST_F(migration, bad_input_hugetlb)
+{
+	size_t huge = 2UL << 20;
+	char *m;
+
+	m = mmap(NULL, huge, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (m == MAP_FAILED)
+		SKIP(return, "no 2 MiB hugetlb page free (vm.nr_hugepages)");
+	self->mem = m;
+	self->len = huge;
+	m[0] = 1;
+	ASSERT_EQ(-EINVAL, migrate_call(self->fd, m, pagesize, page_node(m), 0, 0,
+					NULL, NULL));
+}
+
+TEST_HARNESS_MAIN
