@@ -1,0 +1,332 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-upstream.sh: the command behind "make check-upstream". Runs the
+# kernel's own GUP selftests (cow, gup_longterm, gup_test) on Debian kernels,
+# which lack CONFIG_GUP_TEST, before and after mmprobe provides
+# /sys/kernel/debug/gup_test.
+#
+#   scripts/check-upstream.sh [-m] [-T SECONDS] [KERNEL...]
+#
+#   -m          also run gup_test over the matrix of run_vmtests.sh -a
+#               (THP on/off and hugetlb, every command, R/O and R/W, private
+#               and shared, 1/512/123/all pages per call): 240 runs a phase
+#   -T SECONDS  timeout for each program (default 1800)
+#
+# For each kernel series: the series' linux-source package is extracted once
+# into its build root (root-<suite>/upstream/<series>/src, kept until the
+# package version changes), "make headers_install" runs there, and the three
+# programs are linked statically. A series whose tree lacks a program (6.1
+# has neither cow nor gup_longterm) takes it from the next series of the same
+# build root, and says so. Then one guest runs every program twice: "before"
+# with mmprobe loaded as gup_test=0 (the stock kernel), "after" with
+# mmprobe's gup_test. gup_test runs with the arguments the series'
+# run_vmtests.sh gives it.
+#
+# Output: each phase's KTAP, then per kernel and phase a line
+#   # kernel K PHASE: P passed, F failed, S skipped (N "gup_test not available")
+# and at the end one line for all "after" phases. Exit 0 when no "after"
+# phase has a failure or a "gup_test not available" skip, 1 otherwise, 2
+# when preparing or building failed.
+
+set -ue
+set -o pipefail
+
+. "$(dirname "$0")/lib.sh"
+
+PROGRAMS="cow gup_longterm gup_test"
+MATRIX=0
+PROG_TIMEOUT=1800
+# What upstream prints when /sys/kernel/debug/gup_test is missing.
+NOT_AVAILABLE='gup_test not available|CONFIG_GUP_TEST'
+
+usage()
+{
+	sed -n 's/^#   \{0,1\}//p' "$0" | sed -n '/^scripts/,/^-T/p' >&2
+	exit 2
+}
+
+while getopts "mT:h" opt; do
+	case "$opt" in
+	m) MATRIX=1 ;;
+	T) PROG_TIMEOUT=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || set -- $MMPROBE_KERNELS_ALL
+[ "$(id -u)" -eq 0 ] || die "check-upstream.sh needs root (chroot, QEMU)"
+need_host_tools
+
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/mmprobe-upstream.XXXXXX")
+trap 'rm -rf "$LOGDIR"' EXIT
+
+# Packages the programs need in the build root; liburing-dev lets cow and
+# gup_longterm test io_uring fixed buffers instead of skipping them.
+UPSTREAM_PACKAGES="liburing-dev rsync"
+
+root_install()
+{
+	local root=$1 p missing=""
+
+	shift
+	for p in "$@"; do
+		in_root "$root" dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	log "installing in $(basename "$root"):$missing"
+	in_root "$root" apt-get install -y -q -o DPkg::Lock::Timeout=600 \
+		--no-install-recommends $missing >/dev/null ||
+		die "could not install$missing in $root"
+}
+
+# The series' full tree with its user-space headers installed, extracted
+# once per linux-source version. Prints its path inside the root.
+upstream_tree()
+{
+	local series=$1 root=$2 dir=/upstream/$1 ver tarball cc
+
+	exec 8>"$MMPROBE_CACHE/upstream-$series.lock"
+	flock 8
+	root_install "$root" "linux-source-$series"
+	ver=$(in_root "$root" dpkg-query -W -f='${Version}' "linux-source-$series")
+	if [ "$(cat "$root$dir/.mmprobe-upstream" 2>/dev/null)" != "$ver" ]; then
+		log "extracting linux-source-$series $ver (about a minute)"
+		tarball=$(ls "$root"/usr/src/linux-source-"$series".tar.* | head -n 1)
+		rm -rf "$root$dir"
+		mkdir -p "$root$dir/src"
+		tar -xf "$tarball" -C "$root$dir/src" --strip-components=1 ||
+			die "could not extract $tarball"
+		cc=$(suite_compiler "$(series_suite "$series")")
+		in_root "$root" make -C "$dir/src" HOSTCC="$cc" CC="$cc" headers_install \
+			>"$root$dir/headers.log" 2>&1 ||
+			die "headers_install failed, see $root$dir/headers.log"
+		echo "$ver" >"$root$dir/.mmprobe-upstream"
+	fi
+	exec 8>&-
+	echo "$dir"
+}
+
+# The directory of the mm selftests in a tree: vm/ until v6.3, then mm/.
+mm_dir()
+{
+	local root=$1 tree=$2 d
+
+	for d in mm vm; do
+		[ -d "$root$tree/src/tools/testing/selftests/$d" ] &&
+			{ echo "$tree/src/tools/testing/selftests/$d"; return 0; }
+	done
+	die "no mm selftests in $root$tree"
+}
+
+# Build one program statically in the tree that has it, from $series on
+# within the same build root; copy it to $2. Prints the series used.
+build_program()
+{
+	local series=$1 out=$2 prog=$3 root=$4 s found="" tree dir cc
+
+	cc=$(suite_compiler "$(series_suite "$series")")
+	for s in $MMPROBE_KERNELS_ALL; do
+		[ -z "$found" ] && [ "$s" != "$series" ] && continue
+		found=1
+		[ "$(series_suite "$s")" = "$(series_suite "$series")" ] || break
+		tree=$(upstream_tree "$s" "$root")
+		dir=$(mm_dir "$root" "$tree")
+		[ -f "$root$dir/$prog.c" ] || continue
+		in_root "$root" make -C "$dir" CC="$cc" LDFLAGS=-static \
+			"$dir/$prog" >"$LOGDIR/build-$series-$prog.log" 2>&1 || {
+			cat "$LOGDIR/build-$series-$prog.log" >&2
+			die "building $prog from linux-source-$s failed"
+		}
+		cp "$root$dir/$prog" "$out/$prog"
+		echo "$s"
+		return 0
+	done
+	echo ""
+}
+
+# The gup_test runs of the series' run_vmtests.sh (not its -a matrix).
+gup_test_args()
+{
+	local root=$1 dir=$2
+
+	sed -n 's/.*run_test \.\/gup_test \(-.*\)$/\1/p' "$root$dir/run_vmtests.sh"
+	[ "$MATRIX" -eq 1 ] || return 0
+	for huge in -t -T "-H -m 256"; do
+		for cmd in -u -U -a -b -L; do
+			for write in -w -W; do
+				for share in -S ""; do
+					for num in "-n 1" "-n 512" "-n 123" "-n -1"; do
+						echo "$huge $cmd $write $share $num" |
+							tr -s ' '
+					done
+				done
+			done
+		done
+	done
+}
+
+# The guest side: both phases, each a KTAP document.
+cat >"$LOGDIR/upstream-run.sh" <<'EOF'
+#!/bin/sh
+# Runs in the guest, in /mmprobe: upstream.list has one program and its
+# arguments per line.
+T=$(cat upstream.timeout)
+phase()
+{
+	echo "# mmprobe-upstream: phase $1"
+	./mmprobe-load -r mmprobe
+	if ! ./mmprobe-load /mmprobe/mmprobe.ko "gup_test=$2"; then
+		echo "Bail out! mmprobe gup_test=$2 did not load"
+		return
+	fi
+	echo "TAP version 13"
+	echo "1..$(grep -c . upstream.list)"
+	echo "# mmprobe gup_test=$2: $(tr '\n' ' ' </sys/kernel/debug/mmprobe/gup_test)"
+	n=0
+	while read -r prog args; do
+		n=$((n + 1))
+		name="$prog${args:+ $args}"
+		echo "# selftests: mm: $name"
+		t0=$(cut -d. -f1 /proc/uptime)
+		( timeout -s KILL "$T" "./$prog" $args </dev/null; echo $? >/tmp/rc ) 2>&1 |
+			sed 's/^/# /'
+		rc=$(cat /tmp/rc)
+		echo "# $name: exit $rc after $(( $(cut -d. -f1 /proc/uptime) - t0 )) s"
+		case $rc in
+		0) echo "ok $n selftests: mm: $name" ;;
+		4) echo "ok $n selftests: mm: $name # SKIP" ;;
+		137) echo "not ok $n selftests: mm: $name # TIMEOUT $T seconds" ;;
+		*) echo "not ok $n selftests: mm: $name # exit=$rc" ;;
+		esac
+	done <upstream.list
+	echo "# mmprobe stats: $(grep '^gup_test\|^errors' /sys/kernel/debug/mmprobe/stats | tr '\n' ' ')"
+	echo "# mmprobe gup_test: $(tr '\n' ' ' </sys/kernel/debug/mmprobe/gup_test)"
+}
+# Two free hugetlb pages of every size, as run_vmtests.sh sets up for 2 MiB:
+# 6.12's cow and gup_longterm need two per size and allocate none (7.3's
+# allocate them themselves), and the guest reserves one 1 GiB page.
+for d in /sys/kernel/mm/hugepages/hugepages-*; do
+	free=$(cat "$d/free_hugepages")
+	[ "$free" -ge 2 ] ||
+		echo $(( $(cat "$d/nr_hugepages") + 2 - free )) >"$d/nr_hugepages"
+	echo "# hugetlb ${d##*-}: $(cat "$d/free_hugepages") free of $(cat "$d/nr_hugepages")"
+done
+phase before 0
+phase after 1
+echo "# mmprobe-upstream: end"
+EOF
+
+# Failures of a kernel that its own tree cannot show because the program
+# comes from a newer series, each naming the upstream fix the kernel lacks:
+# series, program, ERE on the test's "[RUN]" line, reason (tab-separated).
+known_failures()
+{
+	printf '%s\t%s\t%s\t%s\n' \
+		6.1 cow 'R/O longterm GUP(-fast)? pin [.][.][.] with (shared zeropage|memfd|tmpfile|huge zeropage|memfd hugetlb)' \
+		'a R/O FOLL_LONGTERM pin in a private mapping of non-anonymous memory does not break COW before 6.2 ("mm/gup: reliable R/O long-term pinning in COW mappings")'
+}
+
+# The failed test cases of a phase that known_failures() lists.
+phase_known()
+{
+	local series=$1 f=$2
+
+	awk -F'\t' -v series="$series" '
+	NR == FNR { if ($1 == series) { re[++n] = $3; prog[n] = $2; why[n] = $4 } next }
+	/^# selftests: mm: / { split($0, w, " "); cur = w[4] }
+	/^# # \[RUN\] / { run = substr($0, 11) }
+	/^# not ok [0-9]+ / {
+		for (i = 1; i <= n; i++)
+			if (prog[i] == cur && run ~ re[i]) {
+				print cur ": " run ": " why[i]
+				break
+			}
+	}' <(known_failures) "$f"
+}
+
+# Count one phase's KTAP: "pass fail skip not_available known". A program's
+# own test cases count (its "# Totals:" line); a program without them counts
+# as one, by its exit status. Known failures count as expected failures
+# (passed), as the programs' own xfail.
+phase_counts()
+{
+	local series=$1 f=$2 na k p fl s
+
+	na=$(grep -Ec "^# .*($NOT_AVAILABLE)" "$f" || true)
+	k=$(phase_known "$series" "$f" | wc -l)
+	read -r p fl s < <(ktap_counts <"$f")
+	echo "$((p + k)) $((fl - k)) $s $na $k"
+}
+
+TOTAL_P=0
+TOTAL_F=0
+TOTAL_S=0
+TOTAL_NA=0
+rc=0
+for k in "$@"; do
+	suite=$(series_suite "$k")
+	root=$(prepare_root "$suite")
+	release=$(resolve_release "$k" "$root")
+	[ -n "$release" ] || release=$(cat "$MMPROBE_CACHE/release-$k" 2>/dev/null) ||
+		die "no Debian kernel of series $k"
+	fetch_kernel "$release" "$root"
+	root_install "$root" $UPSTREAM_PACKAGES
+
+	out=$LOGDIR/$k
+	mkdir -p "$out"
+	: >"$out/upstream.list"
+	files=()
+	for prog in $PROGRAMS; do
+		from=$(build_program "$k" "$out" "$prog" "$root")
+		if [ -z "$from" ]; then
+			echo "# kernel $k: no $prog in linux-source-$k or a later series of $suite"
+			continue
+		fi
+		[ "$from" = "$k" ] ||
+			echo "# kernel $k: $prog from linux-source-$from (linux-source-$k has none)"
+		files+=(-f "$out/$prog")
+		if [ "$prog" = gup_test ]; then
+			gup_test_args "$root" "$(mm_dir "$root" "/upstream/$from")" |
+				sed 's/^/gup_test /' >>"$out/upstream.list"
+		else
+			echo "$prog" >>"$out/upstream.list"
+		fi
+	done
+	echo "$PROG_TIMEOUT" >"$out/upstream.timeout"
+
+	log "running $(grep -c . "$out/upstream.list") programs twice on $k"
+	vrc=0
+	"$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" \
+		-T $(( 2 * PROG_TIMEOUT * $(grep -c . "$out/upstream.list") + 600 )) \
+		"${files[@]}" -f "$out/upstream.list" -f "$out/upstream.timeout" \
+		-f "$LOGDIR/upstream-run.sh" -- sh ./upstream-run.sh |
+		tee "$out/ktap" || vrc=$?
+
+	sed -n '/^# mmprobe-upstream: phase before/,/^# mmprobe-upstream: phase after/p' \
+		"$out/ktap" >"$out/before"
+	sed -n '/^# mmprobe-upstream: phase after/,/^# mmprobe-upstream: end/p' \
+		"$out/ktap" >"$out/after"
+	for phase in before after; do
+		phase_known "$k" "$out/$phase" | sed "s/^/# kernel $k $phase: known failure: /"
+		read -r p f s na kf < <(phase_counts "$k" "$out/$phase")
+		echo "# kernel $k $phase: $p passed, $f failed, $s skipped" \
+			"($na \"gup_test not available\", $kf known failures counted as passed)"
+	done
+	# p f s na still hold the "after" phase.
+	# A guest that did not finish, a splat or a new taint: one failure more.
+	if ! grep -q '^# mmprobe-upstream: end' "$out/ktap" || [ "$vrc" -ne 0 ]; then
+		echo "# kernel $k: the guest failed (vmtest.sh exit $vrc)"
+		f=$((f + 1))
+	fi
+	TOTAL_P=$((TOTAL_P + p))
+	TOTAL_F=$((TOTAL_F + f))
+	TOTAL_S=$((TOTAL_S + s))
+	TOTAL_NA=$((TOTAL_NA + na))
+	[ "$f" -eq 0 ] && [ "$na" -eq 0 ] || rc=1
+done
+
+echo "after: $TOTAL_P passed, $TOTAL_F failed, $TOTAL_S skipped" \
+	"($TOTAL_NA \"gup_test not available\")"
+exit "$rc"
