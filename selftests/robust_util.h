@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the robustness programs (lifecycle, permissions, fuzz, stress):
+ * loading and unloading mmprobe, listing its files, counting what is held
+ * system-wide, children that hold things until killed, dropping privileges,
+ * and spotting kernel pointers in output.
+ */
+#ifndef _MMPROBE_ROBUST_UTIL_H
+#define _MMPROBE_ROBUST_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <limits.h>
+#include <sys/types.h>
+
+#include "mmprobe_util.h"
+
+/* How long a release may lag behind the exit of the last holder of a file. */
+#define ROBUST_UNLOAD_WAIT_MS	5000
+#define ROBUST_MAX_FILES	32
+
+struct robust_file {
+	char name[NAME_MAX + 1];
+	char path[sizeof(MMPROBE_DIR) + NAME_MAX + 1];
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* mmprobe.ko: $MMPROBE_KO, ./mmprobe.ko, or the installed module by name. */
+const char *robust_module_path(void);
+
+/* Load mmprobe unless it is loaded. Return: 0 or a negative errno. */
+int robust_load(void);
+
+/* In a FIXTURE_SETUP: load mmprobe, or skip saying how to get it. */
+#define ROBUST_LOAD_OR_SKIP() do {					\
+	int __ret = robust_load();					\
+									\
+	if (__ret)							\
+		SKIP(return, "cannot load mmprobe (%s): build it and set MMPROBE_KO", \
+		     strerror(-__ret));					\
+} while (0)
+
+/*
+ * Unload mmprobe, retrying for up to max_ms while it is in use (a killed
+ * process's files may be released a moment after it was reaped).
+ * Return: 0 or the last negative errno; *waited_ms says how long it took.
+ */
+int robust_unload_wait(long max_ms, long *waited_ms);
+
+/* The files of /sys/kernel/debug/mmprobe, sorted by name: how many, or -errno. */
+int robust_list(struct robust_file *files, int max);
+
+/* Does /sys/kernel/debug/mmprobe/<name> exist? */
+bool robust_has_file(const char *name);
+
+/* /sys/module/mmprobe/refcnt, -1 when the module is not loaded. */
+long robust_refcnt(void);
+
+/*
+ * FOLL_PIN pins held system-wide: vmstat nr_foll_pin_acquired - released,
+ * after folding every CPU's pending deltas (vm.stat_refresh, root only).
+ */
+long long robust_pins_held(void);
+
+/* A /proc/meminfo value (kB for sizes), -1 when absent. */
+long long robust_meminfo(const char *key);
+
+void robust_sleep_ms(long ms);
+
+/* The next number of a splitmix64 stream: seeded runs replay exactly. */
+uint64_t robust_rand(uint64_t *state);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+long long robust_now_ms(void);
+
+/*
+ * Fork a child that runs fn(arg), reports through a pipe whether it
+ * returned 0, and then waits to be killed. *ready_fd is for
+ * robust_wait_ready(). Return: the pid, or -1.
+ */
+pid_t robust_fork_holder(int (*fn)(void *arg), void *arg, int *ready_fd);
+
+/* 0 once the child reported success, -1 when it failed or died. */
+int robust_wait_ready(int ready_fd);
+
+/* SIGKILL and reap a child: 0 when it died of that signal. */
+int robust_kill_reap(pid_t pid);
+
+/* Drop one capability from the effective, permitted, inheritable and bounding sets. */
+int robust_drop_cap(int cap);
+
+/* Become uid/gid 65534 (nobody) with no supplementary groups and no capabilities. */
+int robust_become_nobody(void);
+
+/* Is v an address in the x86-64 kernel half (and not ~0, "not applicable")? */
+bool robust_is_kernel_pointer(uint64_t v);
+
+/*
+ * The first number in text that looks like a kernel pointer: 16 hex digits
+ * starting with ffff (with or without 0x), or a decimal or hex number in
+ * the kernel half. NULL when there is none.
+ */
+const char *robust_find_kernel_pointer(const char *text);
+
+#endif /* _MMPROBE_ROBUST_UTIL_H */
