@@ -1679,7 +1679,7 @@ TEST_F_TIMEOUT(fuzz, afterwards, FUZZ_TIMEOUT)
 	ASSERT_EQ(0, util_write_file(MMPROBE_DIR "/stats", "reset"));
 	ret = robust_unload_wait(ROBUST_UNLOAD_WAIT_MS, NULL);
 	ASSERT_EQ(0, ret) TH_LOG("unload: %s", strerror(-ret));
-	ASSERT_EQ(0, kmod_util_load(robust_module_path(), NULL));
+	ASSERT_EQ(0, kmod_util_load(kmod_util_mmprobe_path(), NULL));
 }
 
 static void __attribute__((constructor)) fuzz_init(void)

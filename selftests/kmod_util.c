@@ -3,6 +3,7 @@
  * Load and unload kernel modules through libkmod.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <libkmod.h>
@@ -96,4 +97,22 @@ int kmod_util_loaded(const char *name)
 	}
 	kmod_unref(ctx);
 	return ret;
+}
+
+const char *kmod_util_mmprobe_path(void)
+{
+	const char *env = getenv("MMPROBE_KO");
+
+	if (env && *env)
+		return env;
+	if (!access("./mmprobe.ko", R_OK))
+		return "./mmprobe.ko";
+	return "mmprobe";
+}
+
+int kmod_util_mmprobe_load(void)
+{
+	if (kmod_util_loaded("mmprobe"))
+		return 0;
+	return kmod_util_load(kmod_util_mmprobe_path(), NULL);
 }

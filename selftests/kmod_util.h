@@ -21,4 +21,10 @@ int kmod_util_unload(const char *name);
 /* Is a module of that name loaded? */
 int kmod_util_loaded(const char *name);
 
+/* mmprobe.ko: $MMPROBE_KO, ./mmprobe.ko, or the installed module by name. */
+const char *kmod_util_mmprobe_path(void);
+
+/* Load mmprobe unless it is loaded. Return: 0 or a negative errno. */
+int kmod_util_mmprobe_load(void);
+
 #endif /* _MMPROBE_KMOD_UTIL_H */

@@ -56,7 +56,7 @@
 	if (__waited)							\
 		TH_LOG("unload waited %ld ms for a release", __waited);\
 	ASSERT_EQ(-1, access(MMPROBE_DIR, F_OK));			\
-	__ret = kmod_util_load(robust_module_path(), NULL);		\
+	__ret = kmod_util_load(kmod_util_mmprobe_path(), NULL);		\
 	ASSERT_EQ(0, __ret) TH_LOG("load: %s", strerror(-__ret));	\
 } while (0)
 
@@ -89,7 +89,7 @@ FIXTURE_SETUP(lifecycle)
 FIXTURE_TEARDOWN(lifecycle)
 {
 	util_settings_restore();
-	robust_load();
+	kmod_util_mmprobe_load();
 }
 
 /*
@@ -110,7 +110,7 @@ TEST_F(lifecycle, load_unload_100)
 		ASSERT_EQ(-1, robust_refcnt());
 		ASSERT_EQ(-ENOENT, kmod_util_unload("mmprobe"));
 
-		ret = kmod_util_load(robust_module_path(), NULL);
+		ret = kmod_util_load(kmod_util_mmprobe_path(), NULL);
 		ASSERT_EQ(0, ret) TH_LOG("load %d: %s", i, strerror(-ret));
 		ASSERT_EQ(0, robust_refcnt());
 		nr = robust_list(now, ROBUST_MAX_FILES);
@@ -223,7 +223,7 @@ TEST_F(lifecycle, unload_refused_while_child_holds)
 TEST_F(lifecycle, load_twice)
 {
 	/* kmod_util_load() calls a second load a success: check the state. */
-	ASSERT_EQ(0, kmod_util_load(robust_module_path(), NULL));
+	ASSERT_EQ(0, kmod_util_load(kmod_util_mmprobe_path(), NULL));
 	ASSERT_TRUE(kmod_util_loaded("mmprobe"));
 	ASSERT_EQ(0, robust_refcnt());
 	ASSERT_TRUE(robust_has_file("version"));

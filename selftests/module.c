@@ -32,24 +32,6 @@ static const char *const capabilities[] = {
 	"double_map", "device_private", "numa", "hugetlb", "uffd_wp_async",
 };
 
-static const char *module_path(void)
-{
-	const char *env = getenv("MMPROBE_KO");
-
-	if (env && *env)
-		return env;
-	if (!access("./mmprobe.ko", R_OK))
-		return "./mmprobe.ko";
-	return "mmprobe";
-}
-
-static int ensure_loaded(void)
-{
-	if (kmod_util_loaded("mmprobe"))
-		return 0;
-	return kmod_util_load(module_path(), NULL);
-}
-
 /* The capability as the module reports it: 0, 1, or -1 when missing. */
 static int module_cap(const char *name)
 {
@@ -99,7 +81,7 @@ FIXTURE(module) {
 
 FIXTURE_SETUP(module)
 {
-	int ret = ensure_loaded();
+	int ret = kmod_util_mmprobe_load();
 
 	if (ret)
 		SKIP(return, "cannot load mmprobe (%s): build it and set MMPROBE_KO",
@@ -131,7 +113,7 @@ TEST_F(module, load_unload_cycles)
 		ret = kmod_util_unload("mmprobe");
 		ASSERT_EQ(0, ret) TH_LOG("unload %d: %s", i, strerror(-ret));
 		ASSERT_FALSE(path_exists(MMPROBE_DIR));
-		ret = kmod_util_load(module_path(), NULL);
+		ret = kmod_util_load(kmod_util_mmprobe_path(), NULL);
 		ASSERT_EQ(0, ret) TH_LOG("load %d: %s", i, strerror(-ret));
 		ASSERT_TRUE(path_exists(MMPROBE_DIR "/version"));
 		ASSERT_TRUE(path_exists(MMPROBE_DIR "/stats"));

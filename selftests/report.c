@@ -341,34 +341,6 @@ out:
 	close(fd);
 }
 
-/* A field of the smaps entry of the mapping that holds addr, in kB; -1. */
-static long long smaps_kb(const void *addr, const char *field)
-{
-	unsigned long start, end, a = (unsigned long)addr;
-	size_t flen = strlen(field);
-	long long kb = -1;
-	bool in = false;
-	char line[512];
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		/* "start-end perms ..." opens an entry; "Field:  N kB" never parses. */
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			in = a >= start && a < end;
-			continue;
-		}
-		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
-			kb = strtoll(line + flen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
-
 /* ------------------------------------------------------------------ */
 /* Rows: the capability lines of version */
 
@@ -481,7 +453,7 @@ static void row_huge_zero_read(struct result *r)
 		evidence_inspect(r, "first mapping", a, &e);
 		evidence_page(r, "second mapping", b);
 		evidence_page(r, "first mapping, last page", a + pmdsize - pagesize);
-		evidence(r, "AnonHugePages %lld kB", smaps_kb(a, "AnonHugePages"));
+		evidence(r, "AnonHugePages %lld kB", util_smaps_kb(a, "AnonHugePages"));
 		if (pfn_of(a) != pfn_of(b))
 			value(r, "huge zero page, not shared");
 		else if (pfn_of(a + pmdsize - pagesize) != pfn_of(a) + pmdsize / pagesize - 1)
@@ -516,7 +488,7 @@ static void huge_zero_write(struct result *r, char *mem)
 	evidence_inspect(r, "written page", mem + pmdsize / 2, &e);
 	evidence_page(r, "another page", other);
 	evidence_inspect(r, "another page", other, &e);
-	evidence(r, "AnonHugePages %lld kB", smaps_kb(mem, "AnonHugePages"));
+	evidence(r, "AnonHugePages %lld kB", util_smaps_kb(mem, "AnonHugePages"));
 	data_ok = mem[pmdsize / 2] == 0x5a && !mem[0] && !other[pagesize - 1];
 	wflags = util_kpageflags(pfn_of(mem + pmdsize / 2));
 	oflags = util_kpageflags(pfn_of(other));
@@ -1125,7 +1097,7 @@ static void row_shmem_double_map(struct result *r)
 	evidence_inspect(r, "aligned mapping", a, &pmd);
 	evidence_inspect(r, "misaligned mapping", b, &pte);
 	evidence(r, "ShmemPmdMapped %lld kB, FilePmdMapped %lld kB",
-		 smaps_kb(a, "ShmemPmdMapped"), smaps_kb(a, "FilePmdMapped"));
+		 util_smaps_kb(a, "ShmemPmdMapped"), util_smaps_kb(a, "FilePmdMapped"));
 	if (strcmp(pmd.kind, "shmem") || pmd.level != INSPECT_LEVEL_PMD) {
 		unavailable(r, "the shmem THP was not mapped by a PMD");
 		return;

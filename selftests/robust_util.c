@@ -23,24 +23,6 @@
 #include "mmprobe_util.h"
 #include "robust_util.h"
 
-const char *robust_module_path(void)
-{
-	const char *env = getenv("MMPROBE_KO");
-
-	if (env && *env)
-		return env;
-	if (!access("./mmprobe.ko", R_OK))
-		return "./mmprobe.ko";
-	return "mmprobe";
-}
-
-int robust_load(void)
-{
-	if (kmod_util_loaded("mmprobe"))
-		return 0;
-	return kmod_util_load(robust_module_path(), NULL);
-}
-
 int robust_unload_wait(long max_ms, long *waited_ms)
 {
 	long ms;

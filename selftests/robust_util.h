@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <sys/types.h>
 
+#include "kmod_util.h"
 #include "mmprobe_util.h"
 
 /* How long a release may lag behind the exit of the last holder of a file. */
@@ -27,15 +28,9 @@ struct robust_file {
 	gid_t gid;
 };
 
-/* mmprobe.ko: $MMPROBE_KO, ./mmprobe.ko, or the installed module by name. */
-const char *robust_module_path(void);
-
-/* Load mmprobe unless it is loaded. Return: 0 or a negative errno. */
-int robust_load(void);
-
 /* In a FIXTURE_SETUP: load mmprobe, or skip saying how to get it. */
 #define ROBUST_LOAD_OR_SKIP() do {					\
-	int __ret = robust_load();					\
+	int __ret = kmod_util_mmprobe_load();				\
 									\
 	if (__ret)							\
 		SKIP(return, "cannot load mmprobe (%s): build it and set MMPROBE_KO", \

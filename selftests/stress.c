@@ -601,7 +601,7 @@ TEST_F_TIMEOUT(stress, everything_at_once, 3600)
 	ret = robust_unload_wait(ROBUST_UNLOAD_WAIT_MS, NULL);
 	ASSERT_EQ(0, ret) TH_LOG("unload: %s", strerror(-ret));
 	waited = robust_now_ms();
-	ASSERT_EQ(0, kmod_util_load(robust_module_path(), NULL));
+	ASSERT_EQ(0, kmod_util_load(kmod_util_mmprobe_path(), NULL));
 	TH_LOG("reloaded in %lld ms", robust_now_ms() - waited);
 	munmap(s->region, s->len);
 	munmap(s->scratch, s->len);
