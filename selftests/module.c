@@ -24,12 +24,15 @@
 #include "kselftest_harness.h"
 #include "kmod_util.h"
 #include "mmprobe_util.h"
+#include "pin_util.h"
 
 #define LOAD_CYCLES 20
 
 static const char *const capabilities[] = {
 	"thp", "huge_zero_wp_thp", "anon_exclusive", "swp_exclusive",
 	"double_map", "device_private", "numa", "hugetlb", "uffd_wp_async",
+	"longterm_ro_unshare", "migrate_split_large", "migrate_soft_dirty_exact",
+	"thp_split_zero_remap",
 };
 
 /* The capability as the module reports it: 0, 1, or -1 when missing. */
@@ -62,17 +65,6 @@ static int kernel_config(const char *name)
 	snprintf(key, sizeof(key), "\nCONFIG_%s=", name);
 	line = strstr(buf, key);
 	return line && (line[strlen(key)] == 'y' || line[strlen(key)] == 'm');
-}
-
-/* The running kernel's release as a comparable number, 6.12 -> 612. */
-static int kernel_version(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	uname(&u);
-	sscanf(u.release, "%d.%d", &major, &minor);
-	return major * 100 + minor;
 }
 
 FIXTURE(module) {
@@ -226,6 +218,69 @@ TEST_F(module, cap_anon_exclusive)
 		  module_cap("anon_exclusive"));
 }
 
+/* nodes_online: as many nodes as /sys/devices/system/node/online lists. */
+TEST_F(module, cap_nodes_online)
+{
+	char buf[256], *p = buf;
+	long long n = 0;
+	long a, b;
+
+	if (util_read_file("/sys/devices/system/node/online", buf, sizeof(buf)) <= 0)
+		SKIP(return, "no /sys/devices/system/node/online (CONFIG_NUMA=n)");
+	/* A list of ranges: "0", "0-1", "0,2-3". */
+	while (*p && *p != '\n') {
+		a = strtol(p, &p, 10);
+		b = *p == '-' ? strtol(p + 1, &p, 10) : a;
+		n += b - a + 1;
+		if (*p == ',')
+			p++;
+	}
+	EXPECT_EQ(n, module_cap("nodes_online"));
+}
+
+/*
+ * longterm_ro_unshare: a R/O FOLL_LONGTERM pin of the shared zero page in a
+ * private writable mapping replaces it by an exclusive anon page (6.2+),
+ * which the pinning process's pagemap then shows; before, the pin held the
+ * zero page. (Shared anon pages are unshared by any R/O pin since 5.19, so
+ * they cannot tell the two apart.)
+ */
+TEST_F(module, cap_longterm_ro_unshare)
+{
+	size_t pagesize = getpagesize();
+	uint64_t before, after, handle;
+	bool zero_before, zero_after;
+	char *mem;
+	long ret;
+	int fd;
+
+	fd = pin_util_open();
+	if (fd < 0)
+		SKIP(return, "no pin file: %s", strerror(-fd));
+	mem = mmap(NULL, pagesize, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, *(volatile char *)mem);
+	before = util_pagemap(mem) & PM_PFN_MASK;
+	zero_before = util_kpageflags(before) & (1ULL << KPF_ZERO_PAGE);
+	if (!before || !zero_before) {
+		close(fd);
+		munmap(mem, pagesize);
+		SKIP(return, "a read fault did not map the zero page visibly (pfn %#llx)",
+		     (unsigned long long)before);
+	}
+	ret = pin_util_take(fd, mem, 1, MMPROBE_PIN_METHOD_PUP,
+			    MMPROBE_PIN_LONGTERM, &handle);
+	after = util_pagemap(mem) & PM_PFN_MASK;
+	zero_after = util_kpageflags(after) & (1ULL << KPF_ZERO_PAGE);
+	close(fd);
+	munmap(mem, pagesize);
+	ASSERT_EQ(1, ret) TH_LOG("pin: %s", strerror(-ret));
+	TH_LOG("pfn %#llx -> %#llx, zero page after: %d", (unsigned long long)before,
+	       (unsigned long long)after, zero_after);
+	EXPECT_EQ(!zero_after, module_cap("longterm_ro_unshare"));
+}
+
 /*
  * swp_exclusive and double_map leave no trace user space can read without
  * the module, so the witness is the release number and the upstream
@@ -234,12 +289,12 @@ TEST_F(module, cap_anon_exclusive)
  */
 TEST_F(module, cap_swp_exclusive)
 {
-	EXPECT_EQ(kernel_version() >= 519, module_cap("swp_exclusive"));
+	EXPECT_EQ(util_kernel_version() >= 519, module_cap("swp_exclusive"));
 }
 
 TEST_F(module, cap_double_map)
 {
-	EXPECT_EQ(module_cap("thp") == 1 && kernel_version() < 602,
+	EXPECT_EQ(module_cap("thp") == 1 && util_kernel_version() < 602,
 		  module_cap("double_map"));
 }
 
