@@ -36,8 +36,10 @@ set -o pipefail
 SERIES=7.3
 JOBS=$(nproc)
 
-# Packages the kernel build needs beyond ROOT_PACKAGES.
-BUILD_PACKAGES="libssl-dev flex bison dwarves python3 cpio kmod bc libelf-dev"
+# Packages the kernel build needs beyond ROOT_PACKAGES: "gcc" too, as
+# the root has only gcc-N and both the kernel and mmprobe's build against
+# its tree call plain gcc.
+BUILD_PACKAGES="gcc libssl-dev flex bison dwarves python3 cpio kmod bc libelf-dev"
 
 # scripts/config arguments, in order. Kconfig drops an option whose
 # dependencies are missing without a word, so every "-e"/"-m" one is checked
