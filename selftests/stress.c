@@ -12,7 +12,9 @@
  *   and long-term START/READ/STOP), and the mmu-notifier tracer of this
  *   process (read as it fills, registered again and again), where this
  *   build has them;
- * - mutators: munmap and mmap again, mremap away and back, fork children
+ * - mutators: unmap and map again (MAP_FIXED over the piece: no hole that
+ *   another thread's malloc could take), mremap away and back (with
+ *   MREMAP_DONTUNMAP, for the same reason), fork children
  *   that write (COW) and exit, MADV_DONTNEED, MADV_PAGEOUT (swap), mprotect
  *   of whole and partial PMDs (THP splits), MADV_COLLAPSE and a fast
  *   khugepaged (collapse), and move_pages() between the NUMA nodes.
@@ -385,7 +387,12 @@ static void *stress_notify(void *arg)
 
 /* ---- mutators ---- */
 
-/* Make a piece of the region fresh anonymous THP-able memory again. */
+/*
+ * Make a piece of the region fresh anonymous THP-able memory again. Mapping
+ * over it with MAP_FIXED unmaps the old pages in the same mmap_lock section:
+ * a munmap first would leave a hole that another thread's malloc() could
+ * take and this mmap then clobber.
+ */
 static void stress_remap(struct stress *s, char *start, size_t len)
 {
 	if (mmap(start, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
@@ -408,16 +415,14 @@ static void *stress_mutate(void *arg)
 		stress_piece(t, &start, &len);
 		pthread_mutex_lock(&s->layout);
 		switch (stress_below(t, 11)) {
-		case 0:		/* munmap and map again */
-			munmap(start, len);
+		case 0:		/* unmap and map again */
 			stress_remap(s, start, len);
 			break;
-		case 1:		/* mremap away and back */
-			if (mremap(start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-				   s->scratch) != MAP_FAILED &&
-			    mremap(s->scratch, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-				   start) == MAP_FAILED)
-				stress_remap(s, start, len);
+		case 1:		/* mremap away and back, never leaving a hole */
+			if (mremap(start, len, len, MREMAP_MAYMOVE | MREMAP_FIXED |
+				   MREMAP_DONTUNMAP, s->scratch) != MAP_FAILED)
+				mremap(s->scratch, len, len, MREMAP_MAYMOVE | MREMAP_FIXED |
+				       MREMAP_DONTUNMAP, start);
 			break;
 		case 2:
 			madvise(start, len, MADV_DONTNEED);
@@ -432,7 +437,6 @@ static void *stress_mutate(void *arg)
 			break;
 		case 5:		/* split a THP: unmap one page inside it */
 			start += stress_below(t, len / s->ps) * s->ps;
-			munmap(start, s->ps);
 			stress_remap(s, start, s->ps);
 			break;
 		case 6:		/* collapse */
