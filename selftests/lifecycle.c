@@ -63,15 +63,7 @@
 /* nr small anonymous pages, written, so that each is an exclusive page. */
 static char *lifecycle_anon(size_t nr)
 {
-	size_t len = nr * getpagesize();
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, len, MADV_NOHUGEPAGE);
-	memset(p, 0x5a, len);
-	return p;
+	return util_mmap_small(nr * getpagesize(), 0x5a);
 }
 
 FIXTURE(lifecycle) {

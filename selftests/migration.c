@@ -135,17 +135,6 @@ static uint64_t pagemap_pfn(const void *addr)
 	return util_pagemap(addr) & PM_PFN_MASK;
 }
 
-static char *map_anon(size_t len)
-{
-	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (mem == MAP_FAILED)
-		return NULL;
-	madvise(mem, len, MADV_NOHUGEPAGE);
-	return mem;
-}
-
 /* Never 0: a zero-filled page is something else to the kernel. */
 static unsigned char pattern(size_t page, unsigned int seed)
 {
@@ -390,7 +379,7 @@ FIXTURE_TEARDOWN(migration)
 static char *setup_anon(FIXTURE_DATA(migration) *self, size_t nr)
 {
 	self->len = nr * pagesize;
-	self->mem = map_anon(self->len);
+	self->mem = util_mmap_small(self->len, -1);
 	if (self->mem)
 		fill(self->mem, 0, nr, 0);
 	return self->mem;
@@ -638,7 +627,7 @@ TEST_F(migration, hole_and_zero)
 	int to;
 
 	self->len = 3 * pagesize;
-	self->mem = map_anon(self->len);
+	self->mem = util_mmap_small(self->len, -1);
 	ASSERT_NE(NULL, self->mem);
 	c = self->mem[pagesize];		/* page 1: the zero page */
 	(void)c;
@@ -1370,7 +1359,7 @@ TEST_F(migration, bad_input)
 
 	ASSERT_EQ(4096, pagesize);
 	self->len = NR_PAGES * pagesize;
-	self->mem = map_anon(self->len);
+	self->mem = util_mmap_small(self->len, -1);
 	ASSERT_NE(NULL, self->mem);
 	m = self->mem;
 	fill(m, 0, NR_PAGES, 0);
@@ -1388,7 +1377,7 @@ TEST_F(migration, bad_input)
 	/* Nodes that do not exist: any past the highest online one. */
 	ASSERT_EQ(-EINVAL, migrate_call(self->fd, m, pagesize, 64, 0, 0, NULL, NULL));
 	/* The largest range allowed. */
-	big = map_anon(max * pagesize);
+	big = util_mmap_small(max * pagesize, -1);
 	ASSERT_NE(NULL, big);
 	fill(big, 0, 1, 0);
 	ASSERT_EQ(0, migrate_call(self->fd, big, max * pagesize, node, 0, 0, self->rep, &a));

@@ -132,6 +132,19 @@ void *util_mmap_aligned(size_t len, size_t align)
 	return aligned;
 }
 
+void *util_mmap_small(size_t len, int fill)
+{
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		return NULL;
+	madvise(mem, len, MADV_NOHUGEPAGE);
+	if (fill >= 0)
+		memset(mem, fill, len);
+	return mem;
+}
+
 #define UTIL_MAX_SETTINGS 16
 
 static struct {

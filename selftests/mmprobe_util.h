@@ -54,6 +54,12 @@ size_t util_pmd_size(void);
 /* mmap len bytes aligned to align; the caller munmaps len bytes. */
 void *util_mmap_aligned(size_t len, size_t align);
 
+/*
+ * Private anonymous read-write memory of small pages only (MADV_NOHUGEPAGE),
+ * written with the byte fill unless fill < 0. NULL on failure.
+ */
+void *util_mmap_small(size_t len, int fill);
+
 /* The current value of a setting, "[selected]" choice or plain. 0 or -errno. */
 int util_setting_get(const char *path, char *buf, size_t len);
 

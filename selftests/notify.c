@@ -39,19 +39,6 @@ FIXTURE(notify) {
 	int fd;
 };
 
-/* NR_PAGES small pages, populated and writable. */
-static char *notify_map(size_t len)
-{
-	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (mem == MAP_FAILED)
-		return NULL;
-	madvise(mem, len, MADV_NOHUGEPAGE);
-	memset(mem, 0x5a, len);
-	return mem;
-}
-
 FIXTURE_SETUP(notify)
 {
 	self->fd = -1;
@@ -59,7 +46,7 @@ FIXTURE_SETUP(notify)
 		SKIP(return, "no %s: load mmprobe.ko", NOTIFY_PATH);
 	self->pagesize = getpagesize();
 	self->len = NR_PAGES * self->pagesize;
-	self->mem = notify_map(self->len);
+	self->mem = util_mmap_small(self->len, 0x5a);
 	ASSERT_NE(NULL, self->mem);
 	self->fd = notify_open();
 	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(-self->fd));
@@ -212,7 +199,7 @@ TEST_F(notify, event_of_each_change)
 	NOTIFY_READY();
 	for (i = 0; i < sizeof(notify_cases) / sizeof(notify_cases[0]); i++) {
 		c = &notify_cases[i];
-		mem = notify_map(self->len);
+		mem = util_mmap_small(self->len, 0x5a);
 		ASSERT_NE(NULL, mem);
 		s = (uintptr_t)mem;
 		e = s + self->len;
@@ -611,7 +598,7 @@ TEST_F(notify, release_when_the_mm_exits)
 	if (!child) {
 		close(sv[0]);
 		fd = notify_open();
-		mem = notify_map(self->len);
+		mem = util_mmap_small(self->len, 0x5a);
 		if (fd < 0 || !mem || notify_send_fd(sv[1], fd) ||
 		    mprotect(mem, self->len, PROT_READ))
 			_exit(1);
