@@ -23,8 +23,12 @@ cd /mmprobe || exit 1
 
 # Taint bits a test may leave: O (out-of-tree, 4096) and E (unsigned, 8192).
 TAINT_ALLOWED=12288
+# The first line of each kind of report: lockdep's start "WARNING:" (possible
+# circular or recursive locking, inconsistent lock state, suspicious RCU
+# usage), KASAN's "BUG: KASAN:". Bare words like "lockdep" or "KASAN" would
+# match the banners a debug kernel prints at boot.
 SPLAT='WARNING:|BUG:|Oops|general protection|Call Trace|INFO: task .* blocked|'
-SPLAT="${SPLAT}possible circular|possible recursive|lockdep|UBSAN|KASAN|"
+SPLAT="${SPLAT}possible circular|possible recursive|inconsistent lock state|UBSAN: |"
 SPLAT="${SPLAT}soft lockup|hard LOCKUP|rcu_.* stall|unreferenced object|Kernel panic"
 
 vm_done()
