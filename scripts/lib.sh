@@ -158,7 +158,7 @@ fetch_kernel()
 		# package of this release that the image depends on.
 		pkgs="linux-image-$release $(in_root "$root" apt-cache depends \
 			"linux-image-$release" | awk '/Depends: linux-/ {print $2}' |
-			grep -F -- "$release" | sort -u | tr '\n' ' ')"
+			{ grep -F -- "$release" || true; } | sort -u | tr '\n' ' ')"
 		mkdir -p "$root/tmp/debs"
 		rm -f "$root"/tmp/debs/*.deb
 		(cd "$root/tmp/debs" && in_root "$root" sh -c \
