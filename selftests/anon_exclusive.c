@@ -110,6 +110,10 @@ static bool expect_eq(int line, long long expected, long long seen, const char *
 #define SKIP(...) snprintf(cur.skip, sizeof(cur.skip), __VA_ARGS__)
 #define XFAIL(...) snprintf(cur.xfail, sizeof(cur.xfail), __VA_ARGS__)
 
+/* The skip reason when too few hugetlb pages of a size are free. */
+#define SKIP_HUGETLB_FREE \
+	"needs %d free %zu kB hugetlb pages, %d free (raise %s/hugepages-%zukB/nr_hugepages)"
+
 /*
  * The pagemap entries of n pages from addr, in one read (a file per page
  * is slow under TCG). The file is the caller's: a child opens its own.
@@ -354,7 +358,8 @@ static bool setup_thp(struct mem *m)
 		return false;
 	m->map_len = pmdsize;
 	m->mem = m->map;
-	m->len = m->win = pmdsize;
+	m->len = pmdsize;
+	m->win = pmdsize;
 	if (!EXPECT_EQ(0, madvise(m->mem, pmdsize, MADV_HUGEPAGE), "MADV_HUGEPAGE"))
 		return false;
 	mem_write(m);
@@ -362,19 +367,19 @@ static bool setup_thp(struct mem *m)
 }
 
 /* Map and populate one kind of memory. False: skip (cur.skip) or fail. */
-static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
+static bool mem_setup(struct mem *m, enum kind k, int hugetlb_pages)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	size_t half;
 	char *p;
 
 	memset(m, 0, sizeof(*m));
-	m->kind = kind;
+	m->kind = k;
 	m->shadow = calloc(1, WIN_MAX);
 	if (!EXPECT_TRUE(m->shadow, "calloc"))
 		return false;
 
-	switch (kind) {
+	switch (k) {
 	case BASE:
 	case ZERO:
 	case SWAP:
@@ -383,10 +388,12 @@ static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
 			m->map = NULL;
 			return false;
 		}
-		m->map_len = m->len = m->win = pagesize;
+		m->map_len = pagesize;
+		m->len = pagesize;
+		m->win = pagesize;
 		m->mem = m->map;
 		madvise(m->mem, pagesize, MADV_NOHUGEPAGE);
-		if (kind == ZERO) {
+		if (k == ZERO) {
 			/* A read fault maps the shared zero page. */
 			if (*(volatile char *)m->mem)
 				FAIL("fresh memory is not zero");
@@ -394,10 +401,11 @@ static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
 					   "a read fault did not map the zero page");
 		}
 		mem_write(m);
-		if (kind == SWAP) {
+		if (k == SWAP) {
 			madvise(m->mem, pagesize, MADV_PAGEOUT);
 			if (!(pagemap(m->mem) & PM_SWAP)) {
-				SKIP("MADV_PAGEOUT left the page in memory: is swap on? (/proc/swaps)");
+				SKIP("%s",
+				     "MADV_PAGEOUT left the page in memory: is swap on? (/proc/swaps)");
 				return false;
 			}
 		}
@@ -419,7 +427,8 @@ static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
 		if (!EXPECT_EQ(0, madvise(m->mem + pagesize, pmdsize - pagesize,
 					  MADV_DONTNEED), "MADV_DONTNEED"))
 			return false;
-		m->len = m->win = pagesize;
+		m->len = pagesize;
+		m->win = pagesize;
 		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_THP), "the page left is no THP");
 	case THP_MREMAP:
 		/* Move the upper half elsewhere; test the moved half. */
@@ -437,16 +446,18 @@ static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
 			return false;
 		memmove(m->shadow, m->shadow + half, half);
 		m->mem = m->map2;
-		m->len = m->win = half;
+		m->len = half;
+		m->win = half;
 		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_THP), "the moved half is no THP") &&
 		       check_memory(m);
 	case HUGETLB_2M:
 	case HUGETLB_1G:
-		m->hsize = kind_hsize(kind);
-		if (kind == HUGETLB_1G && gigantic) {
+		m->hsize = kind_hsize(k);
+		if (k == HUGETLB_1G && gigantic) {
 			/* Back to what a fresh mapping would be, but populated. */
 			m->map = gigantic;
-			m->map_len = m->len = m->hsize;
+			m->map_len = m->hsize;
+			m->len = m->hsize;
 			m->mem = m->map;
 			m->win = WIN_MAX;
 			if (!EXPECT_EQ(0, mprotect(m->mem, m->len, PROT_READ | PROT_WRITE),
@@ -456,9 +467,8 @@ static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
 			return true;
 		}
 		if (hugetlb_free(m->hsize) < hugetlb_pages) {
-			SKIP("needs %d free %zu kB hugetlb pages, %d free (raise %s/hugepages-%zukB/nr_hugepages)",
-			     hugetlb_pages, m->hsize >> 10, hugetlb_free(m->hsize),
-			     HUGETLB_DIR, m->hsize >> 10);
+			SKIP(SKIP_HUGETLB_FREE, hugetlb_pages, m->hsize >> 10,
+			     hugetlb_free(m->hsize), HUGETLB_DIR, m->hsize >> 10);
 			return false;
 		}
 		flags |= MAP_HUGETLB | (__builtin_ctzl(m->hsize) << MAP_HUGE_SHIFT);
@@ -468,7 +478,8 @@ static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
 			SKIP("no %zu kB hugetlb page: %s", m->hsize >> 10, strerror(errno));
 			return false;
 		}
-		m->map_len = m->len = m->hsize;
+		m->map_len = m->hsize;
+		m->len = m->hsize;
 		m->mem = m->map;
 		m->win = m->hsize < WIN_MAX ? m->hsize : WIN_MAX;
 		mem_write(m);
@@ -481,7 +492,9 @@ static bool mem_setup(struct mem *m, enum kind kind, int hugetlb_pages)
 		m->map = util_mmap_aligned(pmdsize, pmdsize);
 		if (!EXPECT_TRUE(m->map, "mmap: %s", strerror(errno)))
 			return false;
-		m->map_len = m->len = m->win = pmdsize;
+		m->map_len = pmdsize;
+		m->len = pmdsize;
+		m->win = pmdsize;
 		m->mem = m->map;
 		madvise(m->mem, pmdsize, MADV_HUGEPAGE);
 		if (*(volatile char *)m->mem)
@@ -948,7 +961,8 @@ static void case_describe(struct mem *m, const struct test_case *tc)
 		    !EXPECT_EQ(zero ? MMPROBE_PIN_NA : 1, p[i].exclusive,
 			       "page %zu: exclusive", i) ||
 		    !EXPECT_EQ(!zero, p[i].pinned, "page %zu: pinned", i) ||
-		    !EXPECT_EQ(zero, kpf(pfn, KPF_ZERO_PAGE), "page %zu: kpageflags ZERO_PAGE", i) ||
+		    !EXPECT_EQ(zero, kpf(pfn, KPF_ZERO_PAGE),
+			       "page %zu: kpageflags ZERO_PAGE", i) ||
 		    !EXPECT_EQ(order == pmd_order && !is_hugetlb(m), kpf(pfn, KPF_THP),
 			       "page %zu: kpageflags THP", i) ||
 		    !EXPECT_EQ(is_hugetlb(m), kpf(pfn, KPF_HUGE_BIT),
@@ -1022,7 +1036,8 @@ static void case_ro_longterm_fork(struct mem *m, const struct test_case *tc)
 	memset(read_buf, 0, sizeof(read_buf));
 	if (check_pin_reads(fd, h, m, read_buf))
 		check_exclusive_rule(m);
-	ksft_print_msg("without longterm_ro_unshare the pin keeps the zero page (expected before 6.2)\n");
+	ksft_print_msg("%s",
+		       "without longterm_ro_unshare the pin keeps the zero page (expected before 6.2)\n");
 out:
 	close(fd);
 }
@@ -2062,18 +2077,18 @@ int main(int argc, char **argv)
 	ksft_print_msg("nr_foll_pin_acquired - nr_foll_pin_released at start: %lld\n",
 		       pins_base);
 
-	plan = sizeof(interface_tests) / sizeof(interface_tests[0]);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	plan = ARRAY_SIZE(interface_tests);
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		plan += __builtin_popcount(cases[i].kinds);
 	ksft_set_plan(plan);
 
-	for (i = 0; i < sizeof(interface_tests) / sizeof(interface_tests[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(interface_tests); i++) {
 		memset(&cur, 0, sizeof(cur));
 		interface_tests[i].fn();
 		check_balance();
 		result("%s", interface_tests[i].desc);
 	}
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		for (k = 0; k < NR_KINDS; k++)
 			if (cases[i].kinds & K(k))
 				run_case(&cases[i], k);

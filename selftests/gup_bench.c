@@ -57,6 +57,7 @@
 #define MAP_HUGE_1GB	(30 << MAP_HUGE_SHIFT)
 
 #define MAX_PER_CALL	8
+#define PER_CALL_USAGE	"GUP_BENCH_PER_CALL=%s: want up to %d numbers in 1..%zu\n"
 
 struct bench_cmd {
 	const char *name;	/* the kernel function it times */
@@ -74,7 +75,7 @@ static const struct bench_cmd cmds[] = {
 	  MMPROBE_PIN_LONGTERM_BENCHMARK, true },
 };
 
-#define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
+#define NR_CMDS ARRAY_SIZE(cmds)
 
 enum backing { B_4K, B_THP, B_HUGETLB_2M, B_HUGETLB_1G, NR_BACKINGS };
 
@@ -117,8 +118,8 @@ static void parse_env(void)
 			unsigned long v = strtoul(tok, &end, 0);
 
 			if (*end || !v || v > range / getpagesize() || nr_per_call == MAX_PER_CALL)
-				ksft_exit_fail_msg("GUP_BENCH_PER_CALL=%s: want up to %d numbers in 1..%zu\n",
-						   s, MAX_PER_CALL, range / getpagesize());
+				ksft_exit_fail_msg(PER_CALL_USAGE, s, MAX_PER_CALL,
+						   range / getpagesize());
 			per_call[nr_per_call++] = v;
 		}
 		free(copy);
@@ -168,9 +169,9 @@ static char *backing_map(enum backing b, size_t *len, const char **why)
 		}
 		*len = (range + pmd - 1) & ~(pmd - 1);
 		mem = util_mmap_aligned(*len, pmd);
-		if (!mem)
+		if (!mem) {
 			mem = MAP_FAILED;
-		else if (madvise(mem, *len, MADV_HUGEPAGE)) {
+		} else if (madvise(mem, *len, MADV_HUGEPAGE)) {
 			munmap(mem, *len);
 			mem = MAP_FAILED;
 		}
@@ -222,7 +223,8 @@ static bool backing_ok(enum backing b, const char *mem, char *why, size_t len)
 		bool thp, huge;
 
 		if (!(pm & PM_PRESENT) || !(pm & PM_PFN_MASK)) {
-			snprintf(why, len, "pagemap of +%#zx: %#llx (not present, or no PFN: needs root)",
+			snprintf(why, len,
+				 "pagemap of +%#zx: %#llx (not present, or no PFN: needs root)",
 				 i, (unsigned long long)pm);
 			return false;
 		}
@@ -342,10 +344,13 @@ out:
 	return ret;
 }
 
+/* The first line of the table header */
+#define HEADER_RANGE \
+	"range %zu MiB = %zu pages of 4 KiB, FOLL_WRITE, median (and fastest) of %lu ioctls\n"
+
 static void print_header(void)
 {
-	ksft_print_msg("range %zu MiB = %zu pages of 4 KiB, FOLL_WRITE, median (and fastest) of %lu ioctls\n",
-		       range / MIB, range / getpagesize(), iterations);
+	ksft_print_msg(HEADER_RANGE, range / MIB, range / getpagesize(), iterations);
 	ksft_print_msg("%-10s %-23s %8s %6s %9s %9s %9s %9s %9s %9s\n",
 		       "backing", "gup", "per_call", "calls", "get_us", "get_min",
 		       "put_us", "put_min", "us/call", "ns/page");

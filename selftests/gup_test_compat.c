@@ -89,7 +89,8 @@ FIXTURE_SETUP(gup_test)
 	if (util_read_file(STATUS_FILE, buf, sizeof(buf)) < 0)
 		SKIP(return, "no %s: load mmprobe first", STATUS_FILE);
 	if (strncmp(buf, "provider=mmprobe\n", 17))
-		SKIP(return, "%s is not mmprobe's (%.*s): the kernel has CONFIG_GUP_TEST or mmprobe was loaded with gup_test=0",
+		SKIP(return,
+		     "%s is not mmprobe's (%.*s): the kernel has CONFIG_GUP_TEST or mmprobe was loaded with gup_test=0",
 		     GUP_TEST_FILE, (int)strcspn(buf, "\n"), buf);
 
 	self->fd = open(GUP_TEST_FILE, O_RDWR);

@@ -80,6 +80,9 @@ FIXTURE(huge_zero) {
 	char use_zero_page[32];
 };
 
+/* The fixture data, as the helpers below take it */
+#define HZ_DATA FIXTURE_DATA(huge_zero)
+
 /* vmstat counters a write to the huge zero page may move */
 struct hz_stat {
 	long long alloc;	/* thp_fault_alloc */
@@ -178,7 +181,7 @@ static uint64_t hz_huge_zero_pfn(pid_t pid, const char *mem, size_t pmd, size_t 
 }
 
 /* A fresh aligned PMD-sized MADV_HUGEPAGE region, not yet touched. */
-static char *hz_map(FIXTURE_DATA(huge_zero) *self, int prot)
+static char *hz_map(HZ_DATA *self, int prot)
 {
 	char *mem;
 	int i;
@@ -204,7 +207,7 @@ static char *hz_map(FIXTURE_DATA(huge_zero) *self, int prot)
  * be had, the test then marked failed or skipped: the caller just returns.
  */
 static char *hz_read_faulted(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(huge_zero) *self, int prot)
+			     HZ_DATA *self, int prot)
 {
 	char *mem = hz_map(self, prot);
 
@@ -217,8 +220,8 @@ static char *hz_read_faulted(struct __test_metadata *_metadata,
 		return NULL;
 	}
 	if (!hz_huge_zero_pfn(0, mem, self->pmd, self->pagesize)) {
-		SKIP(return NULL, "the read fault did not map the huge zero page "
-		     "(thp_zero_page_alloc_failed=%lld): memory too fragmented?",
+		SKIP(return NULL,
+		     "the read fault did not map the huge zero page (thp_zero_page_alloc_failed=%lld): memory too fragmented?",
 		     util_vmstat("thp_zero_page_alloc_failed"));
 	}
 	return mem;
@@ -277,7 +280,7 @@ static size_t hz_starts(const struct notify_log *log, uintptr_t s, uintptr_t e,
  * one only pagemap and kpageflags are checked, stat and log may be NULL.
  */
 static void hz_check_outcome(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(huge_zero) *self, pid_t pid, char *mem,
+			     HZ_DATA *self, pid_t pid, char *mem,
 			     size_t off, bool thp, bool writable, const struct hz_stat *d,
 			     const struct notify_log *log)
 {
@@ -315,7 +318,8 @@ static void hz_check_outcome(struct __test_metadata *_metadata,
 	if (thp) {
 		head = hz_pfn(hz_pagemap_of(pid, mem));
 		flags = util_kpageflags(head);
-		EXPECT_TRUE(flags & KPF(KPF_THP)) TH_LOG("kpageflags %#llx", (unsigned long long)flags);
+		EXPECT_TRUE(flags & KPF(KPF_THP)) TH_LOG("kpageflags %#llx",
+							 (unsigned long long)flags);
 		EXPECT_TRUE(flags & KPF(KPF_ANON));
 		EXPECT_TRUE(flags & KPF(KPF_COMPOUND_HEAD));
 		EXPECT_TRUE(flags & KPF(KPF_ANON_EXCLUSIVE));
@@ -327,7 +331,8 @@ static void hz_check_outcome(struct __test_metadata *_metadata,
 		}
 		EXPECT_EQ(0, n) TH_LOG("%zu pages not of one exclusive PMD-mapped folio", n);
 		if (!pid)
-			EXPECT_EQ((long long)(self->pmd >> 10), util_smaps_kb(mem, "AnonHugePages"));
+			EXPECT_EQ((long long)(self->pmd >> 10),
+				  util_smaps_kb(mem, "AnonHugePages"));
 	} else {
 		for (i = 0, n = 0; i < nr; i++) {
 			if (i == page)
@@ -340,7 +345,8 @@ static void hz_check_outcome(struct __test_metadata *_metadata,
 		pfn = hz_pfn(pm);
 		flags = util_kpageflags(pfn);
 		EXPECT_TRUE(pm & PM_MMAP_EXCL);
-		EXPECT_TRUE(flags & KPF(KPF_ANON)) TH_LOG("kpageflags %#llx", (unsigned long long)flags);
+		EXPECT_TRUE(flags & KPF(KPF_ANON)) TH_LOG("kpageflags %#llx",
+							  (unsigned long long)flags);
 		EXPECT_TRUE(flags & KPF(KPF_ANON_EXCLUSIVE));
 		EXPECT_FALSE(flags & (KPF(KPF_THP) | KPF(KPF_ZERO_PAGE)));
 		if (!pid)
@@ -514,7 +520,7 @@ TEST_F(huge_zero, write_fault)
 	char *mem;
 
 	HZ_READY();
-	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(offs); i++) {
 		mem = hz_read_faulted(_metadata, self, PROT_READ | PROT_WRITE);
 		if (!mem)
 			return;
@@ -539,7 +545,7 @@ TEST_F(huge_zero, write_fault)
 enum hz_disable { HZ_MADV_NOHUGEPAGE, HZ_PRCTL, HZ_ENABLED_NEVER };
 
 static void hz_write_after_disable(struct __test_metadata *_metadata,
-				   FIXTURE_DATA(huge_zero) *self, enum hz_disable how)
+				   HZ_DATA *self, enum hz_disable how)
 {
 	struct notify_log log = { 0 };
 	struct hz_stat before, d;
@@ -601,7 +607,7 @@ struct hz_charge_result {
 	size_t bad_bytes;
 };
 
-static void hz_charge_child(FIXTURE_DATA(huge_zero) *self, const char *cg, int out)
+static void hz_charge_child(HZ_DATA *self, const char *cg, int out)
 {
 	struct hz_charge_result r = { 0 };
 	const size_t off = 9 * self->pagesize + 1;
@@ -897,7 +903,7 @@ TEST_F(huge_zero, gup_read_only_vmsplice)
  * a R/O long-term pin holds the huge zero page itself; the store then
  * replaces it in the page table and the pin keeps reading zeros.
  */
-static void hz_pin_case(struct __test_metadata *_metadata, FIXTURE_DATA(huge_zero) *self,
+static void hz_pin_case(struct __test_metadata *_metadata, HZ_DATA *self,
 			int method, uint64_t flags)
 {
 	const bool write = flags & MMPROBE_PIN_WRITE;
@@ -984,7 +990,7 @@ TEST_F(huge_zero, pin_read_only_longterm)
  * Entries of [mem, mem + pmd) that are writable with uffd-wp set: a write
  * through one would never reach userfaultfd. Must always be 0.
  */
-static int hz_writable_uffd_wp(FIXTURE_DATA(huge_zero) *self, const char *mem)
+static int hz_writable_uffd_wp(HZ_DATA *self, const char *mem)
 {
 	static struct inspect_entry e[512];
 	int i, n, bad = 0;
@@ -998,7 +1004,7 @@ static int hz_writable_uffd_wp(FIXTURE_DATA(huge_zero) *self, const char *mem)
 }
 
 /* pagemap's uffd-wp bit on each page of [mem, mem + pmd). */
-static size_t hz_uffd_wp_pages(FIXTURE_DATA(huge_zero) *self, const char *mem)
+static size_t hz_uffd_wp_pages(HZ_DATA *self, const char *mem)
 {
 	size_t i, n = 0;
 
@@ -1008,7 +1014,7 @@ static size_t hz_uffd_wp_pages(FIXTURE_DATA(huge_zero) *self, const char *mem)
 }
 
 /* A userfaultfd registered for write-protect over mem, all of it protected. */
-static int hz_uffd_wp(struct __test_metadata *_metadata, FIXTURE_DATA(huge_zero) *self,
+static int hz_uffd_wp(struct __test_metadata *_metadata, HZ_DATA *self,
 		      char *mem, bool async)
 {
 	struct uffdio_api api = { .api = UFFD_API };
@@ -1044,7 +1050,7 @@ static int hz_uffd_wp(struct __test_metadata *_metadata, FIXTURE_DATA(huge_zero)
  * uffd-wp here) or failed.
  */
 static int hz_uffd_region(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(huge_zero) *self, bool async, char **memp)
+			  HZ_DATA *self, bool async, char **memp)
 {
 	struct inspect_entry e;
 	char *mem;
@@ -1225,7 +1231,7 @@ static int hz_sync_wait(int fd)
  * Fork itself write-protects the parent's anon ranges (protection_page).
  */
 static void hz_fork_case(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(huge_zero) *self, bool child_first)
+			 HZ_DATA *self, bool child_first)
 {
 	const size_t off_c = 11 * self->pagesize + 1, off_p = 400 * self->pagesize + 2;
 	int p2c[2], c2p[2], status, fail = 0;
@@ -1285,7 +1291,8 @@ static void hz_fork_case(struct __test_metadata *_metadata,
 		pm = hz_pagemap_of(child, mem + off_c);
 		EXPECT_TRUE(pm & PM_PRESENT);
 		EXPECT_NE(zero + off_c / self->pagesize, hz_pfn(pm));
-		hz_check_outcome(_metadata, self, child, mem, off_c, self->wp_thp, true, NULL, NULL);
+		hz_check_outcome(_metadata, self, child, mem, off_c, self->wp_thp, true,
+				 NULL, NULL);
 		EXPECT_EQ(0, mem[off_c]);
 		mem[off_p] = 'P';
 		EXPECT_EQ(0, hz_sync_send(p2c[1], 'c'));

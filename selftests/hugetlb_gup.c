@@ -143,8 +143,8 @@ FIXTURE_SETUP(hugetlb_gup)
 	else
 		self->nr_huge = MAX_HUGE;
 	if (nfree < self->nr_huge)
-		SKIP(return, "needs %d free hugetlb pages of %zu kB, has %ld: reserve them "
-		     "(hugepagesz=%s hugepages=N on the kernel command line)",
+		SKIP(return,
+		     "needs %d free hugetlb pages of %zu kB, has %ld: reserve them (hugepagesz=%s hugepages=N on the kernel command line)",
 		     self->nr_huge, huge / 1024, nfree, huge == GIB ? "1G" : "2M");
 	if (!inspect_available())
 		SKIP(return, "no %s: load mmprobe", INSPECT_PATH);
@@ -275,8 +275,8 @@ TEST_F(hugetlb_gup, subpages)
 	ASSERT_EQ((long)half, pin_util_unpin(self->fd, handle, 0, half));
 	foll_pins(&acq, &rel);
 	EXPECT_EQ((long long)half, rel - rel0);
-	ASSERT_EQ((long)(self->nr - half), pin_util_unpin(self->fd, handle, half,
-							   self->nr - half));
+	ASSERT_EQ((long)(self->nr - half),
+		  pin_util_unpin(self->fd, handle, half, self->nr - half));
 	foll_pins(&acq, &rel);
 	EXPECT_EQ((long long)self->nr, acq - acq0);
 	EXPECT_EQ(acq - acq0, rel - rel0);

@@ -145,10 +145,10 @@ static bool vma_soft_dirty(const void *addr)
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
 			in = start <= a && a < end;
-		else if (in && !strncmp(line, "VmFlags:", 8)) {
-			sd = strstr(line, " sd") != NULL;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			sd = !!strstr(line, " sd");
 			break;
 		}
 	}
@@ -352,6 +352,7 @@ static void check_pte_mapped_thp(struct __test_metadata *_metadata, size_t pmd, 
 		return;
 	splits = util_vmstat("thp_split_pmd");
 	if (dontneed) {
+		/* Braces: ASSERT_EQ() expands to more than one statement. */
 		ASSERT_EQ(0, madvise(mem, page_size, MADV_DONTNEED));
 	} else {
 		ASSERT_EQ(0, mprotect(mem, page_size, PROT_READ));
@@ -749,7 +750,7 @@ TEST_F(inspect, fork_shared)
 	ASSERT_EQ(1, write(to_child[1], "g", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("the child failed at step %d",
-						  WEXITSTATUS(status));
+						 WEXITSTATUS(status));
 	/* 5: the parent writes: the page is exclusive again (reused or copied) */
 	mem[0] = 3;
 	ASSERT_EQ(1, inspect_one(mem, &e));
@@ -1272,7 +1273,7 @@ TEST_F(inspect, bad_input)
 	char longcmd[300];
 	unsigned int i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		EXPECT_EQ(-cases[i].err, util_write_file(INSPECT_PATH, cases[i].cmd))
 			TH_LOG("case %u", i);
 	}
@@ -1317,6 +1318,10 @@ TEST_F(inspect, efault)
 #define STRESS_SECONDS	4
 #define STRESS_LEN	(8UL << 20)
 #define STRESS_PMD	(2UL << 20)
+
+/* The summary the stress test logs */
+#define STRESS_SUMMARY \
+	"%ld reports, %ld records (%ld migration, %ld swap entries seen); %lu zaps, %lu migrations, %lu remaps, %lu forks; %lld PTE tables re-read"
 
 #ifndef MPOL_MF_MOVE
 #define MPOL_MF_MOVE	(1 << 1)
@@ -1474,8 +1479,8 @@ TEST_F(inspect, stress)
 	s.stop = true;
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
-	TH_LOG("%ld reports, %ld records (%ld migration, %ld swap entries seen); %lu zaps, %lu migrations, %lu remaps, %lu forks; %lld PTE tables re-read",
-	       reports, lines, migration, swap, s.ops[0], s.ops[1], s.ops[2], s.ops[3],
+	TH_LOG(STRESS_SUMMARY, reports, lines, migration, swap,
+	       s.ops[0], s.ops[1], s.ops[2], s.ops[3],
 	       stat_counter("inspect_retries") - retries);
 	EXPECT_LE(1, reports);
 	munmap(s.mem, STRESS_LEN);

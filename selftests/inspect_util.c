@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "inspect_util.h"
+#include "mmprobe_util.h"
 
 static const char * const inspect_levels[] = {
 	[INSPECT_LEVEL_PTE] = "pte",
@@ -19,7 +20,7 @@ static const char * const inspect_levels[] = {
 
 const char *inspect_level_name(int level)
 {
-	if (level < 0 || level >= (int)(sizeof(inspect_levels) / sizeof(inspect_levels[0])))
+	if (level < 0 || level >= (int)ARRAY_SIZE(inspect_levels))
 		return NULL;
 	return inspect_levels[level];
 }
@@ -28,7 +29,7 @@ static int inspect_level_parse(const char *name)
 {
 	int i;
 
-	for (i = 0; i < (int)(sizeof(inspect_levels) / sizeof(inspect_levels[0])); i++)
+	for (i = 0; i < (int)ARRAY_SIZE(inspect_levels); i++)
 		if (!strcmp(name, inspect_levels[i]))
 			return i;
 	return -1;
@@ -57,15 +58,24 @@ static void inspect_entry_clear(struct inspect_entry *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->pfn = -1;
-	e->write = e->dirty = e->young = -1;
-	e->soft_dirty = e->uffd_wp = -1;
+	e->write = -1;
+	e->dirty = -1;
+	e->young = -1;
+	e->soft_dirty = -1;
+	e->uffd_wp = -1;
 	e->order = -1;
-	e->refcount = e->mapcount = -1;
-	e->entire_mapcount = e->folio_mapcount = -1;
-	e->pinned = e->exclusive = e->node = e->double_map = -1;
+	e->refcount = -1;
+	e->mapcount = -1;
+	e->entire_mapcount = -1;
+	e->folio_mapcount = -1;
+	e->pinned = -1;
+	e->exclusive = -1;
+	e->node = -1;
+	e->double_map = -1;
 	e->swap_type = -1;
 	e->swap_offset = -1;
-	e->poisoned = e->guard = -1;
+	e->poisoned = -1;
+	e->guard = -1;
 	strcpy(e->kind, "none");
 }
 
@@ -101,7 +111,7 @@ static void inspect_entry_set(struct inspect_entry *e, const char *key, const ch
 		snprintf(e->mode, sizeof(e->mode), "%s", val);
 		return;
 	}
-	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(ints); i++) {
 		if (strcmp(key, ints[i].key))
 			continue;
 		*(int *)((char *)e + ints[i].off) = !strcmp(val, "-") ? -1 :
@@ -211,7 +221,7 @@ static const char * const inspect_kinds[] = {
 
 const char *inspect_kind_name(unsigned long long kind)
 {
-	if (kind >= sizeof(inspect_kinds) / sizeof(inspect_kinds[0]))
+	if (kind >= ARRAY_SIZE(inspect_kinds))
 		return NULL;
 	return inspect_kinds[kind];
 }
@@ -349,7 +359,8 @@ int inspect_summary(pid_t pid, unsigned long start, unsigned long end,
 	ssize_t ret;
 
 	memset(s, 0, sizeof(*s));
-	s->entries = s->pages = -1;
+	s->entries = -1;
+	s->pages = -1;
 	ret = inspect_report(pid, start, end, "summary", &text);
 	if (ret < 0)
 		return ret;
@@ -365,7 +376,8 @@ int inspect_summary(pid_t pid, unsigned long start, unsigned long end,
 		}
 		if (s->nr == INSPECT_SUMMARY_MAX_ROWS)
 			continue;
-		if (sscanf(line, "%23s %7s entries=%lld pages=%lld exclusive=%lld shared=%lld pinned=%lld",
+		if (sscanf(line,
+			   "%23s %7s entries=%lld pages=%lld exclusive=%lld shared=%lld pinned=%lld",
 			   r->kind, level, &r->entries, &r->pages, &r->exclusive,
 			   &r->shared, &r->pinned) == 7) {
 			r->level = inspect_level_parse(level);
@@ -415,7 +427,7 @@ unsigned long inspect_task_size(void)
 	fd = open(INSPECT_PATH, O_RDWR);
 	if (fd < 0)
 		return sizes[1];
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		snprintf(cmd, sizeof(cmd), "0 0x%lx 0x%lx", sizes[i] - 0x1000, sizes[i]);
 		if (write(fd, cmd, strlen(cmd)) > 0) {
 			size = sizes[i];

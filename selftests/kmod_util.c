@@ -45,9 +45,8 @@ int kmod_util_load(const char *module, const char *params)
 		kmod_list_foreach(l, list) {
 			struct kmod_module *m = kmod_module_get_module(l);
 
-			ret = kmod_module_probe_insert_module(m,
-					KMOD_PROBE_IGNORE_LOADED, params,
-					NULL, NULL, NULL);
+			ret = kmod_module_probe_insert_module(m, KMOD_PROBE_IGNORE_LOADED,
+							      params, NULL, NULL, NULL);
 			kmod_module_unref(m);
 			if (ret)
 				break;

@@ -136,7 +136,8 @@ static void lifecycle_counters_kept(struct __test_metadata *_metadata,
 	const char *line;
 	char name[64];
 
-	for (line = before; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (line = before; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		long long was, now;
 
 		if (sscanf(line, "%63s %lld", name, &was) != 2)
@@ -268,9 +269,9 @@ static int lifecycle_pin_child_fn(void *arg)
 		return -1;
 	if (lifecycle_pin_take(fd, c->mem, half, MMPROBE_PIN_METHOD_PUP, MMPROBE_PIN_WRITE) ||
 	    lifecycle_pin_take(fd, c->mem + half * ps, c->nr_anon - half,
-			MMPROBE_PIN_METHOD_PUP_FAST, MMPROBE_PIN_WRITE) ||
+			       MMPROBE_PIN_METHOD_PUP_FAST, MMPROBE_PIN_WRITE) ||
 	    lifecycle_pin_take(fd, c->mem, c->nr_anon, MMPROBE_PIN_METHOD_PUP,
-			MMPROBE_PIN_WRITE | MMPROBE_PIN_LONGTERM))
+			       MMPROBE_PIN_WRITE | MMPROBE_PIN_LONGTERM))
 		return -1;
 	if (c->huge &&
 	    (lifecycle_pin_take(fd, c->huge, 1, MMPROBE_PIN_METHOD_GUP, 0) ||

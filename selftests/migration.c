@@ -243,8 +243,7 @@ static const char *mode_name(uint64_t mode)
 
 static const char *reason_name(uint64_t reason)
 {
-	return reason < sizeof(reason_names) / sizeof(reason_names[0]) ?
-	       reason_names[reason] : "?";
+	return reason < ARRAY_SIZE(reason_names) ? reason_names[reason] : "?";
 }
 
 static void pte_str(char *buf, size_t size, const struct mmprobe_migrate_pte *s)
@@ -258,7 +257,7 @@ static void pte_str(char *buf, size_t size, const struct mmprobe_migrate_pte *s)
 	size_t n = 0, i;
 
 	buf[0] = '\0';
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (names[i] && (s->flags & (1ULL << i)))
 			n += snprintf(buf + n, size - n, "%s ", names[i]);
 	snprintf(buf + n, size - n, "pfn=0x%llx node=%lld ref=%llu map=%llu",
@@ -268,15 +267,16 @@ static void pte_str(char *buf, size_t size, const struct mmprobe_migrate_pte *s)
 
 /* One page's report, for failure messages. */
 #define LOG_PAGE(p) do {						\
+	const struct mmprobe_migrate_page *_lp = (p);			\
 	char _b[256], _f[256], _a[256];					\
-	pte_str(_b, sizeof(_b), &(p)->before);				\
-	pte_str(_f, sizeof(_f), &(p)->frozen);				\
-	pte_str(_a, sizeof(_a), &(p)->after);				\
+	pte_str(_b, sizeof(_b), &_lp->before);				\
+	pte_str(_f, sizeof(_f), &_lp->frozen);				\
+	pte_str(_a, sizeof(_a), &_lp->after);				\
 	TH_LOG("0x%llx mode=%s result=%llu reason=%s src=0x%llx\n"	\
 	       "  before: %s\n  frozen: %s\n  after:  %s",		\
-	       (unsigned long long)(p)->addr, mode_name((p)->mode),	\
-	       (unsigned long long)(p)->result, reason_name((p)->reason),\
-	       (unsigned long long)(p)->src, _b, _f, _a);		\
+	       (unsigned long long)_lp->addr, mode_name(_lp->mode),	\
+	       (unsigned long long)_lp->result, reason_name(_lp->reason),	\
+	       (unsigned long long)_lp->src, _b, _f, _a);		\
 } while (0)
 
 #define HAS(s, bit)	(!!((s).flags & MMPROBE_MIGRATE_##bit))
@@ -353,6 +353,9 @@ FIXTURE(migration) {
 	struct mmprobe_migrate_page rep[MMPROBE_MIGRATE_MAX_PAGES];
 };
 
+/* The fixture data, as the helpers below take it */
+#define MIGRATION_DATA FIXTURE_DATA(migration)
+
 FIXTURE_SETUP(migration)
 {
 	pagesize = getpagesize();
@@ -376,7 +379,7 @@ FIXTURE_TEARDOWN(migration)
 }
 
 /* Map NR_PAGES of private anon memory into self->mem, filled. */
-static char *setup_anon(FIXTURE_DATA(migration) *self, size_t nr)
+static char *setup_anon(MIGRATION_DATA *self, size_t nr)
 {
 	self->len = nr * pagesize;
 	self->mem = util_mmap_small(self->len, -1);
@@ -391,7 +394,7 @@ static char *setup_anon(FIXTURE_DATA(migration) *self, size_t nr)
  * check_migrated(). Returns the node.
  */
 static int migrate_checked(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(migration) *self, size_t nr, const uint64_t *mode)
+			   MIGRATION_DATA *self, size_t nr, const uint64_t *mode)
 {
 	struct mmprobe_migrate_args a;
 	int to = other_node(page_node(self->mem));
@@ -764,7 +767,7 @@ TEST_F(migration, referenced_busy)
 /* ---- THP -------------------------------------------------------------- */
 
 /* A 2 MiB-aligned THP in self->mem, written; NULL when none could be had. */
-static char *setup_thp(FIXTURE_DATA(migration) *self, size_t *pmd)
+static char *setup_thp(MIGRATION_DATA *self, size_t *pmd)
 {
 	*pmd = util_pmd_size();
 	if (!*pmd)
@@ -806,7 +809,7 @@ TEST_F(migration, thp_pmd_split)
 	to = other_node(page_node(self->mem));
 	ASSERT_EQ(0, migrate_call(self->fd, self->mem, pmd, to, 0, 0, self->rep, &a));
 	NOTE("thp_pmd_split: zero-filled subpage %s\n",
-		       zero_remap ? "became the zero page" : "migrated");
+	     zero_remap ? "became the zero page" : "migrated");
 	EXPECT_EQ(nr - zero_remap, a.nr_migrated);
 	for (i = 0; i < nr; i++) {
 		struct mmprobe_migrate_page *p = &self->rep[i];
@@ -915,8 +918,9 @@ TEST_F(migration, huge_zero_skipped)
  */
 #define PM_KEPT	(PM_MMAP_EXCL | PM_UFFD_WP | PM_PRESENT)
 #define ASSERT_PM_KEPT(before, now) do {					\
-	ASSERT_EQ((before) & PM_KEPT, (now) & PM_KEPT);				\
-	ASSERT_EQ(((before) & PM_SOFT_DIRTY) || !sd_exact, !!((now) & PM_SOFT_DIRTY)); \
+	uint64_t _before = (before), _now = (now);				\
+	ASSERT_EQ(_before & PM_KEPT, _now & PM_KEPT);				\
+	ASSERT_EQ((_before & PM_SOFT_DIRTY) || !sd_exact, !!(_now & PM_SOFT_DIRTY));	\
 } while (0)
 
 /*
@@ -946,7 +950,7 @@ static void check_inspect(struct __test_metadata *_metadata, const void *addr,
  * with uffd (*uffd, to be closed); all exclusive. pm[] gets their pagemap
  * entries. Returns the node to move them to, or -1 after a SKIP.
  */
-static int numa_prepare(struct __test_metadata *_metadata, FIXTURE_DATA(migration) *self,
+static int numa_prepare(struct __test_metadata *_metadata, MIGRATION_DATA *self,
 			uint64_t *pm, int *uffd)
 {
 	struct inspect_entry e;
@@ -974,7 +978,7 @@ static int numa_prepare(struct __test_metadata *_metadata, FIXTURE_DATA(migratio
 }
 
 /* After numa_prepare() and a move to node: new pages there, bits kept. */
-static void numa_check(struct __test_metadata *_metadata, FIXTURE_DATA(migration) *self,
+static void numa_check(struct __test_metadata *_metadata, MIGRATION_DATA *self,
 		       const uint64_t *pm, int node)
 {
 	struct inspect_entry e;
@@ -1367,11 +1371,14 @@ TEST_F(migration, bad_input)
 	ASSERT_EQ(0, madvise(m + 6 * pagesize, pagesize, MADV_HUGEPAGE));
 	ASSERT_EQ(0, munmap(m + 7 * pagesize, pagesize));
 	node = page_node(m);
-	for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
-		int ret = migrate_call(self->fd, m + cases[i].off, cases[i].len,
-				       cases[i].node == -2 ? node : (int)cases[i].node,
-				       cases[i].flags, cases[i].hold_ms, NULL, &a);
+	for (i = 0; i < (int)ARRAY_SIZE(cases); i++) {
+		int to = node;
+		int ret;
 
+		if (cases[i].node != -2)
+			to = (int)cases[i].node;
+		ret = migrate_call(self->fd, m + cases[i].off, cases[i].len, to,
+				   cases[i].flags, cases[i].hold_ms, NULL, &a);
 		EXPECT_EQ(-cases[i].err, ret) TH_LOG("%s: %s", cases[i].name, strerror(-ret));
 	}
 	/* Nodes that do not exist: any past the highest online one. */
@@ -1385,7 +1392,7 @@ TEST_F(migration, bad_input)
 	ASSERT_EQ(1, a.nr_migrated);
 	/* Unwritable output: the migration is done, the report is not. */
 	ASSERT_EQ(-EFAULT, migrate_call(self->fd, m, pagesize, node, 0, 0,
-					 (void *)1UL, NULL));
+					(void *)1UL, NULL));
 	ASSERT_EQ(-1, ioctl(self->fd, MMPROBE_IOC_MIGRATE, (void *)1UL));
 	ASSERT_EQ(EFAULT, errno);
 	ASSERT_EQ(-1, ioctl(self->fd, _IO(MMPROBE_IOC_MAGIC, 0x3f), NULL));

@@ -24,6 +24,11 @@
 #define KPF_THP		22
 #define KPF_ZERO_PAGE	24
 
+/* As kselftest.h has it, for the files that do not include that */
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(arr)	(sizeof(arr) / sizeof((arr)[0]))
+#endif
+
 /* Read a whole (small) file into buf, NUL-terminated. Returns bytes or -errno. */
 ssize_t util_read_file(const char *path, char *buf, size_t len);
 

@@ -125,7 +125,7 @@ TEST_F(module, version_keys)
 	uname(&u);
 	snprintf(want, sizeof(want), "\nrelease=%s\n", u.release);
 	EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("no '%s' in:\n%s", want + 1, buf);
-	for (i = 0; i < sizeof(capabilities) / sizeof(capabilities[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(capabilities); i++) {
 		long long v = util_kv_get(buf, capabilities[i]);
 
 		EXPECT_TRUE(v == 0 || v == 1) TH_LOG("%s=%lld", capabilities[i], v);
@@ -150,7 +150,7 @@ TEST_F(module, cap_hugetlb)
 	char buf[4096];
 
 	ASSERT_LT(0, util_read_file("/proc/filesystems", buf, sizeof(buf)));
-	EXPECT_EQ(strstr(buf, "hugetlbfs") != NULL, module_cap("hugetlb"));
+	EXPECT_EQ(!!strstr(buf, "hugetlbfs"), module_cap("hugetlb"));
 }
 
 /* device_private: the kernel's own config file is the witness. */
@@ -359,7 +359,7 @@ TEST_F(module, stats_count_and_reset)
 
 	fd = open(MMPROBE_DIR "/stats", O_WRONLY);
 	ASSERT_LE(0, fd);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, write(fd, bad[i], strlen(bad[i])));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("write '%s'", bad[i]);
@@ -376,7 +376,7 @@ TEST_F(module, stats_count_and_reset)
 
 	ASSERT_LT(0, util_read_file(MMPROBE_DIR "/stats", buf, sizeof(buf)));
 	errors = util_kv_get(buf, "errors");
-	EXPECT_EQ((long long)(sizeof(bad) / sizeof(bad[0])) + 1, errors);
+	EXPECT_EQ((long long)ARRAY_SIZE(bad) + 1, errors);
 	EXPECT_EQ(0, util_write_file(MMPROBE_DIR "/stats", "reset"));
 	ASSERT_LT(0, util_read_file(MMPROBE_DIR "/stats", buf, sizeof(buf)));
 	EXPECT_EQ(0, util_kv_get(buf, "errors"));

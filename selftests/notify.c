@@ -38,6 +38,9 @@ FIXTURE(notify) {
 	int fd;
 };
 
+/* The fixture data, as the helpers below take it */
+#define NOTIFY_DATA FIXTURE_DATA(notify)
+
 FIXTURE_SETUP(notify)
 {
 	self->fd = -1;
@@ -196,7 +199,7 @@ TEST_F(notify, event_of_each_change)
 	char *mem;
 
 	NOTIFY_READY();
-	for (i = 0; i < sizeof(notify_cases) / sizeof(notify_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(notify_cases); i++) {
 		c = &notify_cases[i];
 		mem = util_mmap_small(self->len, 0x5a);
 		ASSERT_NE(NULL, mem);
@@ -303,9 +306,12 @@ TEST_F(notify, ksm_merge)
 	for (tries = 0; tries < 200 && merged < nr; tries++) {
 		usleep(50000);
 		pfn = util_pagemap(self->mem) & PM_PFN_MASK;
-		for (i = 0, merged = 0; i < nr; i++)
-			merged += (util_pagemap(self->mem + i * self->pagesize) & PM_PFN_MASK) == pfn &&
+		for (i = 0, merged = 0; i < nr; i++) {
+			uint64_t pm = util_pagemap(self->mem + i * self->pagesize);
+
+			merged += (pm & PM_PFN_MASK) == pfn &&
 				  (util_kpageflags(pfn) & (1ULL << KPF_KSM));
+		}
 	}
 	util_settings_restore();
 	ASSERT_EQ(nr, merged) TH_LOG("ksmd merged %zu of %zu pages in 10 s", merged, nr);
@@ -323,7 +329,7 @@ TEST_F(notify, ksm_merge)
 
 static void *notify_thread_mprotect(void *arg)
 {
-	FIXTURE_DATA(notify) *self = arg;
+	NOTIFY_DATA *self = arg;
 	static pid_t tid;
 
 	tid = gettid();
@@ -505,7 +511,7 @@ TEST_F(notify, bad_writes)
 	void *fault;
 
 	NOTIFY_READY();
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, write(self->fd, bad[i], strlen(bad[i])));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("write '%s'", bad[i]);

@@ -35,7 +35,7 @@ int notify_parse(const char *line, struct notify_event *ev)
 	if (strlen(line) >= sizeof(buf))
 		return -EPROTO;
 	strcpy(buf, line);
-	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+	for (tok = strtok_r(buf, "\n ", &save); tok; tok = strtok_r(NULL, "\n ", &save)) {
 		val = strchr(tok, '=');
 		if (!val)
 			return -EPROTO;
@@ -194,7 +194,8 @@ void notify_dump(const struct notify_log *log, uint64_t start, uint64_t end)
 			fprintf(stderr, "# notify: seq=%llu cb=lost count=%llu\n",
 				(unsigned long long)ev->seq, (unsigned long long)ev->count);
 		else
-			fprintf(stderr, "# notify: seq=%llu cb=%s event=%s start=%#llx end=%#llx blockable=%d pid=%d\n",
+			fprintf(stderr,
+				"# notify: seq=%llu cb=%s event=%s start=%#llx end=%#llx blockable=%d pid=%d\n",
 				(unsigned long long)ev->seq, ev->cb, ev->event,
 				(unsigned long long)ev->start, (unsigned long long)ev->end,
 				ev->blockable, ev->pid);

@@ -288,7 +288,7 @@ TEST_F(permissions, cap_sys_admin)
 	ASSERT_LT(0, permissions_read_all(fd, self->report, REPORT_MAX));
 	snprintf(want, sizeof(want), " pfn=%#llx ", (unsigned long long)pfn);
 	EXPECT_NE(NULL, strstr(self->report, want)) TH_LOG("no '%s' in %s", want,
-							    self->report);
+							   self->report);
 	close(fd);
 	munmap(arg.page, ps);
 }

@@ -245,7 +245,7 @@ static void evidence_page(struct result *r, const char *what, const void *addr)
 		return;
 	}
 	flags = util_kpageflags(pm & PM_PFN_MASK);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (kpf(flags, names[i].bit))
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
 				 buf[0] ? "," : "", names[i].name);
@@ -330,8 +330,8 @@ static void evidence_notify(struct result *r, int fd, struct notify_log *log,
 		if (strcmp(ev->cb, "invalidate_range_start") || !notify_overlaps(ev, s, s + len))
 			continue;
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s %llu kB at %c0x%llx",
-			 n++ ? ", " : "", ev->event, (unsigned long long)(ev->end - ev->start) >> 10,
-			 ev->start < s ? '-' : '+',
+			 n++ ? ", " : "", ev->event,
+			 (unsigned long long)(ev->end - ev->start) >> 10, ev->start < s ? '-' : '+',
 			 (unsigned long long)(ev->start < s ? s - ev->start : ev->start - s));
 	}
 	evidence(r, "notify: %s%s", n ? buf : "no invalidation",
@@ -720,8 +720,9 @@ static void evidence_pin(struct result *r, const char *what, int fd, uint64_t ha
 		evidence(r, "%s: pin info failed: %s", what, strerror(-ret));
 		return;
 	}
-	evidence(r, "%s: pfn=%#llx level=%llu order=%llu refcount=%llu mapcount=%lld "
-		 "pinned=%llu exclusive=%lld", what, (unsigned long long)pg->pfn,
+	evidence(r,
+		 "%s: pfn=%#llx level=%llu order=%llu refcount=%llu mapcount=%lld pinned=%llu exclusive=%lld",
+		 what, (unsigned long long)pg->pfn,
 		 (unsigned long long)pg->level, (unsigned long long)pg->order,
 		 (unsigned long long)pg->refcount, (long long)pg->mapcount,
 		 (unsigned long long)pg->pinned, (long long)pg->exclusive);
@@ -1112,8 +1113,9 @@ static void row_shmem_double_map(struct result *r)
 		expect(r, "PMD+PTE mapped, double_map=1", "double_map=1: PageDoubleMap is set");
 		return;
 	}
-	value(r, "PMD+PTE mapped, no PageDoubleMap; entire_mapcount=%d mapcount=%d "
-	      "folio_mapcount=%d", pmd.entire_mapcount, pte.mapcount, pte.folio_mapcount);
+	value(r,
+	      "PMD+PTE mapped, no PageDoubleMap; entire_mapcount=%d mapcount=%d folio_mapcount=%d",
+	      pmd.entire_mapcount, pte.mapcount, pte.folio_mapcount);
 	r->verdict = V_OBSERVED;
 }
 
@@ -1175,7 +1177,7 @@ static void row_hugetlb_1g_gup(struct result *r)
 		return;
 	}
 	pins = pin_util_foll_pins();
-	for (t = 0; t < sizeof(takes) / sizeof(takes[0]); t++) {
+	for (t = 0; t < ARRAY_SIZE(takes); t++) {
 		n = pin_util_take(fd, mem + first * pagesize, nr, takes[t].method,
 				  takes[t].flags, &handle);
 		if (n != (long)nr || pin_util_info(fd, handle, 0, nr, pg, false) < 0) {
@@ -1193,8 +1195,8 @@ static void row_hugetlb_1g_gup(struct result *r)
 				 (unsigned long long)(head + first + i));
 			bad++;
 		} else {
-			evidence(r, "%s: %zu pages from head + %zu, each head + index", takes[t].name,
-				 nr, first);
+			evidence(r, "%s: %zu pages from head + %zu, each head + index",
+				 takes[t].name, nr, first);
 		}
 		pin_util_unpin(fd, handle, 0, nr);
 	}
@@ -1234,7 +1236,15 @@ static const char *const migrate_reasons[] = {
 	"nomem", "refused",
 };
 
-#define NAME_OF(names, i) ((i) < sizeof(names) / sizeof(names[0]) ? names[i] : "?")
+static const char *migrate_mode_name(uint64_t mode)
+{
+	return mode < ARRAY_SIZE(migrate_modes) ? migrate_modes[mode] : "?";
+}
+
+static const char *migrate_reason_name(uint64_t reason)
+{
+	return reason < ARRAY_SIZE(migrate_reasons) ? migrate_reasons[reason] : "?";
+}
 
 /* One moment of a page, as evidence: "before: present write ... pfn=0x.. node=0". */
 static void evidence_migrate_pte(struct result *r, const char *when,
@@ -1248,7 +1258,7 @@ static void evidence_migrate_pte(struct result *r, const char *when,
 	char buf[256] = "";
 	unsigned int i;
 
-	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(bits); i++)
 		if (bits[i] && (pte->flags & (1ULL << i)))
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s ", bits[i]);
 	evidence(r, "%s: %spfn=%#llx node=%lld refcount=%llu mapcount=%llu", when, buf,
@@ -1283,10 +1293,11 @@ static bool migrate_range(struct result *r, char *mem, size_t len,
 		return false;
 	}
 	close(fd);
-	evidence(r, "migrate to node %d: %llu of %zu pages frozen, %llu migrated; first page: "
-		 "mode=%s reason=%s", node, (unsigned long long)args.nr_frozen, len / pagesize,
-		 (unsigned long long)args.nr_migrated, NAME_OF(migrate_modes, pg->mode),
-		 NAME_OF(migrate_reasons, pg->reason));
+	evidence(r,
+		 "migrate to node %d: %llu of %zu pages frozen, %llu migrated; first page: mode=%s reason=%s",
+		 node, (unsigned long long)args.nr_frozen, len / pagesize,
+		 (unsigned long long)args.nr_migrated, migrate_mode_name(pg->mode),
+		 migrate_reason_name(pg->reason));
 	evidence_migrate_pte(r, "before", &pg->before);
 	evidence_migrate_pte(r, "frozen", &pg->frozen);
 	evidence_migrate_pte(r, "after", &pg->after);
@@ -1338,7 +1349,7 @@ static void migrate_vma_row(struct result *r, enum migrate_case c)
 		if (pg->result == MMPROBE_MIGRATE_MIGRATED)
 			value(r, "split, pages migrated");
 		else
-			value(r, "skipped (%s)", NAME_OF(migrate_reasons, pg->reason));
+			value(r, "skipped (%s)", migrate_reason_name(pg->reason));
 		if (cap("migrate_split_large") == 1)
 			expect(r, "split, pages migrated", "migrate_split_large=1");
 		else if (cap("migrate_split_large") == 0)
@@ -1349,7 +1360,7 @@ static void migrate_vma_row(struct result *r, enum migrate_case c)
 	case MIGRATE_EXCLUSIVE:
 	case MIGRATE_DIRTY:
 		if (pg->result != MMPROBE_MIGRATE_MIGRATED)
-			value(r, "not migrated (%s)", NAME_OF(migrate_reasons, pg->reason));
+			value(r, "not migrated (%s)", migrate_reason_name(pg->reason));
 		else if (c == MIGRATE_EXCLUSIVE)
 			value(r, pg->after.flags & MMPROBE_MIGRATE_PAGE_EXCLUSIVE ?
 			      "exclusive kept" : "exclusive lost");
@@ -1360,14 +1371,15 @@ static void migrate_vma_row(struct result *r, enum migrate_case c)
 			      (pg->after.flags & MMPROBE_MIGRATE_PAGE_DIRTY) ?
 			      "dirty carried" : "dirty lost");
 		if (c == MIGRATE_DIRTY)
-			expect(r, "dirty carried", "setup moves the PTE dirty bit to the folio, 6.0");
+			expect(r, "dirty carried",
+			       "setup moves the PTE dirty bit to the folio, 6.0");
 		else if (cap("anon_exclusive") == 1)
 			expect(r, "exclusive kept", "anon_exclusive=1: a writable entry");
 		else
 			r->verdict = V_OBSERVED;
 		return;
 	default:
-		value(r, "%s", NAME_OF(migrate_modes, pg->mode));
+		value(r, "%s", migrate_mode_name(pg->mode));
 		if (cap("anon_exclusive") != 1)
 			r->verdict = V_OBSERVED;
 		else if (c == MIGRATE_MODE_RW)
@@ -1408,7 +1420,7 @@ static void row_gup_test(struct result *r)
 		return;
 	}
 	p = strstr(buf, "provider=");
-	value(r, "%.*s", p ? (int)strcspn(p + 9, " \n") : 1, p ? p + 9 : "?");
+	value(r, "%.*s", p ? (int)strcspn(p + 9, "\n ") : 1, p ? p + 9 : "?");
 	while (*buf && buf[strlen(buf) - 1] == '\n')
 		buf[strlen(buf) - 1] = '\0';
 	tsv_clean(buf);
@@ -1457,7 +1469,7 @@ static const struct row rows[] = {
 	{ "gup_test.provider", "Who provides debugfs gup_test", row_gup_test },
 };
 
-#define NR_STATIC_ROWS (sizeof(rows) / sizeof(rows[0]))
+#define NR_STATIC_ROWS ARRAY_SIZE(rows)
 
 /* What each capability line means, for the titles of its rows. */
 static const struct { const char *name, *title; } cap_titles[] = {
@@ -1504,13 +1516,13 @@ static void table_build(void)
 		snprintf(name, sizeof(name), "%.*s", (int)len, p);
 		if (!strcmp(name, "version") || !strcmp(name, "abi") || !strcmp(name, "release"))
 			continue;
-		for (k = 0; k < sizeof(cap_titles) / sizeof(cap_titles[0]); k++)
+		for (k = 0; k < ARRAY_SIZE(cap_titles); k++)
 			if (!strcmp(cap_titles[k].name, name))
 				break;
 		if (asprintf(&key, "version.%s", name) < 0 ||
 		    asprintf(&title, "%s%s%s", name,
-			     k < sizeof(cap_titles) / sizeof(cap_titles[0]) ? ": " : "",
-			     k < sizeof(cap_titles) / sizeof(cap_titles[0]) ?
+			     k < ARRAY_SIZE(cap_titles) ? ": " : "",
+			     k < ARRAY_SIZE(cap_titles) ?
 			     cap_titles[k].title : "") < 0)
 			exit(2);
 		table[nr_rows++] = (struct row){ key, title, row_cap };
@@ -1531,7 +1543,7 @@ static const char *const settings[] = {
 	NULL,
 };
 
-static char settings_base[sizeof(settings) / sizeof(settings[0])][256];
+static char settings_base[ARRAY_SIZE(settings)][256];
 
 /*
  * Remember the current values. util_setting_set() with the same value also
@@ -1710,14 +1722,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (util_read_file(MMPROBE_DIR "/version", version_text, sizeof(version_text)) <= 0) {
-		fprintf(stderr, "report: no %s/version: load mmprobe first "
-			"(scripts/mmprobe-report does)\n", MMPROBE_DIR);
+		fprintf(stderr,
+			"report: no %s/version: load mmprobe first (scripts/mmprobe-report does)\n",
+			MMPROBE_DIR);
 		return 2;
 	}
 	pagesize = getpagesize();
 	pmdsize = util_pmd_size();
 	table_build();
-	r = mmap(NULL, nr_rows * sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	r = mmap(NULL, nr_rows * sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r == MAP_FAILED) {
 		perror("report: mmap");
 		return 2;

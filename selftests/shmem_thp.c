@@ -63,6 +63,9 @@ FIXTURE(shmem_thp) {
 	pid_t child;		/* reaped by the teardown if a test ends early */
 };
 
+/* The fixture data, as the helpers below take it */
+#define SHMEM_THP_DATA FIXTURE_DATA(shmem_thp)
+
 /* Read n consecutive u64 of a /proc array file from index on; 0 or -errno. */
 static int read_u64s(const char *path, uint64_t index, uint64_t *buf, size_t n)
 {
@@ -111,7 +114,7 @@ static long smaps_field(void *addr, const char *field)
  * the VMA unsuitable for a PMD (transhuge_vma_suitable()), so PTEs map it.
  * Then fault every page in, from user space.
  */
-static char *map_file(FIXTURE_DATA(shmem_thp) *self, size_t len, size_t misalign)
+static char *map_file(SHMEM_THP_DATA *self, size_t len, size_t misalign)
 {
 	size_t span = len + 2 * self->pmd;
 	char *area, *addr;
@@ -147,6 +150,10 @@ static int expected_folio_mapcount(const struct thp_maps *m)
 	return m->pmd_maps + (m->pte_hi - m->pte_lo);
 }
 
+/* What inspect says of the folio, as log_counts() prints it */
+#define INSPECT_COUNTS_FMT \
+	"# %s: inspect level=%s kind=%s mapcount=%d entire_mapcount=%d folio_mapcount=%d double_map=%d\n"
+
 /*
  * Print the folio's mapcounts as the kernel reports them in /proc/kpagecount,
  * run-length encoded: "mapcount[0-255]=2 mapcount[256-511]=1".
@@ -166,9 +173,8 @@ static void log_counts(const char *state, const uint64_t *count, int nr,
 	}
 	printf("# %s: kpagecount%s\n", state, buf);
 	if (e)
-		printf("# %s: inspect level=%s kind=%s mapcount=%d entire_mapcount=%d folio_mapcount=%d double_map=%d\n",
-		       state, inspect_level_name(e->level), e->kind, e->mapcount, e->entire_mapcount,
-		       e->folio_mapcount, e->double_map);
+		printf(INSPECT_COUNTS_FMT, state, inspect_level_name(e->level), e->kind,
+		       e->mapcount, e->entire_mapcount, e->folio_mapcount, e->double_map);
 	/* The harness ends each test with _exit(): flush what it would lose. */
 	fflush(stdout);
 }
@@ -220,7 +226,7 @@ static int expected_double_map(int history, bool first_pmd, bool pte_now, bool p
  * double_map is the expected PageDoubleMap on 6.1 (ignored elsewhere).
  */
 static void check_state(struct __test_metadata *_metadata,
-			FIXTURE_DATA(shmem_thp) *self, const char *state,
+			SHMEM_THP_DATA *self, const char *state,
 			const struct thp_maps *m, char *pmd_addr, char *pte_addr,
 			int double_map)
 {
@@ -346,7 +352,7 @@ FIXTURE_TEARDOWN(shmem_thp)
  * head + index. Skip when tmpfs did not give a PMD-sized folio.
  */
 static char *map_pmd_first(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(shmem_thp) *self)
+			   SHMEM_THP_DATA *self)
 {
 	uint64_t pm, flags;
 	char *p;
@@ -369,10 +375,11 @@ static char *map_pmd_first(struct __test_metadata *_metadata,
 }
 
 #define MAP_PMD_FIRST(p) do { \
-	p = map_pmd_first(_metadata, self); \
-	if (!p) \
+	char *_p = map_pmd_first(_metadata, self); \
+	if (!_p) \
 		SKIP(return, "tmpfs huge=always gave no PMD-mapped THP (kpageflags, smaps " \
 		     "ShmemPmdMapped); check %s/shmem_enabled is not deny", THP_DIR); \
+	p = _p; \
 } while (0)
 
 /*
@@ -418,7 +425,7 @@ static int step_wait(int fd, uint64_t *val)
 }
 
 /* The child of pmd_and_pte_two_processes(); its exit code says what failed. */
-static int two_processes_child(FIXTURE_DATA(shmem_thp) *self, char *p, int in, int out)
+static int two_processes_child(SHMEM_THP_DATA *self, char *p, int in, int out)
 {
 	int half = self->nr / 2, rc = 0;
 	struct inspect_entry e;
