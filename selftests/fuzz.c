@@ -63,13 +63,12 @@
 #define FUZZ_TASK_SIZE_MAX	0x00fffffffffff000ULL
 #define FUZZ_TASK_SIZE_4L	0x00007ffffffff000ULL
 
-/* A set of errnos (all below 128). */
-typedef unsigned __int128 fuzz_errs;
-#define FE(e)			((fuzz_errs)1 << (e))
+/* A set of errnos (all below 128), as the bits of an __uint128_t. */
+#define FE(e)			((__uint128_t)1 << (e))
 
 /* What an input may lead to. */
 struct fuzz_expect {
-	fuzz_errs errs;		/* errnos the documentation allows */
+	__uint128_t errs;	/* errnos the documentation allows */
 	bool ok;		/* success is allowed */
 	long long ret;		/* then the return value, or -1: any */
 };
@@ -154,7 +153,7 @@ static uint64_t fuzz_addr(struct fuzz *f)
 
 	switch (fuzz_below(f, 8)) {
 	case 0:
-		return odd[fuzz_below(f, sizeof(odd) / sizeof(odd[0]))];
+		return odd[fuzz_below(f, ARRAY_SIZE(odd))];
 	case 1:
 		return fuzz_rand(f) & ~0xfffULL;
 	case 2:
@@ -176,7 +175,7 @@ static uint64_t fuzz_count(struct fuzz *f)
 
 	switch (fuzz_below(f, 4)) {
 	case 0:
-		return odd[fuzz_below(f, sizeof(odd) / sizeof(odd[0]))];
+		return odd[fuzz_below(f, ARRAY_SIZE(odd))];
 	case 1:
 		return fuzz_rand(f);
 	default:
@@ -370,7 +369,7 @@ static size_t fuzz_number(struct fuzz *f, char *buf, size_t len, size_t cap)
 		break;
 	default:
 		snprintf(tok, sizeof(tok), "%s",
-			 fuzz_words[fuzz_below(f, sizeof(fuzz_words) / sizeof(fuzz_words[0]))]);
+			 fuzz_words[fuzz_below(f, ARRAY_SIZE(fuzz_words))]);
 		break;
 	}
 	return fuzz_append(buf, len, cap, tok);
@@ -808,7 +807,7 @@ static void fuzz_one_read(struct __test_metadata *_metadata, struct fuzz *f,
 	enum fuzz_ptr kind = fuzz_ptr_kind(f);
 	bool is_version = !strcmp(file, "version");
 	/* inspect before a range was written: EINVAL. */
-	fuzz_errs unbound = !strcmp(file, "inspect") ? FE(EINVAL) : 0;
+	__uint128_t unbound = !strcmp(file, "inspect") ? FE(EINVAL) : 0;
 	size_t got = 0, want = 1 + fuzz_below(f, 7);
 	/* A report may be long: read the start of it. */
 	size_t max = seekable ? FUZZ_TEXT_MAX : 4096;
@@ -931,7 +930,7 @@ TEST_F_TIMEOUT(fuzz, text_files, FUZZ_TIMEOUT)
 	/* The seq_files first: they are seekable. */
 	static const char *const files[] = { "version", "stats", "inspect", "notify" };
 	struct fuzz *f = &self->f;
-	unsigned long quota = fuzz_quota(40);
+	unsigned long quota = fuzz_quota(35);
 	int fds[4], i;
 
 	for (i = 0; i < 4; i++) {
@@ -983,12 +982,13 @@ static long long fuzz_gup_pages(struct fuzz *f, uint64_t addr, bool write)
 }
 
 /* Pin the model's count against the system's, now and then. */
-#define FUZZ_CHECK_PINS(f) do {						\
-	if ((f)->inputs % 256 == 0)					\
-		ASSERT_EQ((f)->pins_base + (f)->pins, robust_pins_held())	\
-			TH_LOG("seed %llu, input %lu: pins held differ from the model", \
-			       (unsigned long long)(f)->seed, (f)->inputs); \
-} while (0)
+static void fuzz_check_pins(struct __test_metadata *_metadata, struct fuzz *f)
+{
+	if (f->inputs % 256 == 0)
+		ASSERT_EQ(f->pins_base + f->pins, robust_pins_held())
+			TH_LOG("seed %llu, input %lu: pins held differ from the model",
+			       (unsigned long long)f->seed, f->inputs);
+}
 
 /* A random ioctl number the VFS does not answer itself. */
 static unsigned int fuzz_cmd(struct fuzz *f)
@@ -1166,8 +1166,11 @@ static void fuzz_pin_range(struct __test_metadata *_metadata, struct fuzz *f,
 		      cmd == MMPROBE_PIN_IOC_UNPIN ? MMPROBE_PIN_UNPIN_ALL : 0;
 	r.flags = fuzz_chance(f, 80) ? (fuzz_chance(f, 50) ? valid_flags : 0) : fuzz_rand(f);
 	if (cmd == MMPROBE_PIN_IOC_UNPIN && (r.flags & MMPROBE_PIN_UNPIN_ALL) &&
-	    fuzz_chance(f, 70))
-		r.handle = r.index = r.nr_pages = 0;
+	    fuzz_chance(f, 70)) {
+		r.handle = 0;
+		r.index = 0;
+		r.nr_pages = 0;
+	}
 	if (cmd == MMPROBE_PIN_IOC_INFO)
 		need = r.nr_pages * sizeof(struct mmprobe_pin_page);
 	else if (cmd == MMPROBE_PIN_IOC_READ)
@@ -1262,7 +1265,7 @@ static void fuzz_pin_range(struct __test_metadata *_metadata, struct fuzz *f,
 TEST_F_TIMEOUT(fuzz, pin_ioctls, FUZZ_TIMEOUT)
 {
 	struct fuzz *f = &self->f;
-	unsigned long quota = fuzz_quota(30);
+	unsigned long quota = fuzz_quota(25);
 	struct fuzz_pin st = { };
 	char buf[64];
 
@@ -1283,14 +1286,13 @@ TEST_F_TIMEOUT(fuzz, pin_ioctls, FUZZ_TIMEOUT)
 			ASSERT_EQ(0, ioctl(st.fd, MMPROBE_PIN_IOC_UNPIN, &all));
 			fuzz_pin_forget(f, &st);
 		}
-		if (op < 3) {
+		if (op < 3)
 			fuzz_pin_take(_metadata, f, &st);
-		} else if (op < 9) {
+		else if (op < 9)
 			fuzz_pin_range(_metadata, f, &st, fuzz_pin_cmds[1 + op % 3]);
-		} else {
+		else
 			fuzz_unknown_cmd(_metadata, f, "pin", st.fd, fuzz_pin_cmds, 4);
-		}
-		FUZZ_CHECK_PINS(f);
+		fuzz_check_pins(_metadata, f);
 		/* A new session now and then: closing releases everything. */
 		if (fuzz_chance(f, 1)) {
 			close(st.fd);
@@ -1516,7 +1518,7 @@ TEST_F_TIMEOUT(fuzz, gup_test_ioctls, FUZZ_TIMEOUT)
 			/* The dump writes to the kernel log: a few only. */
 			fuzz_gup_run(_metadata, f, &st, cmd);
 		}
-		FUZZ_CHECK_PINS(f);
+		fuzz_check_pins(_metadata, f);
 		if (fuzz_chance(f, 1)) {
 			close(st.fd);
 			f->pins -= st.longterm;
@@ -1534,13 +1536,290 @@ TEST_F_TIMEOUT(fuzz, gup_test_ioctls, FUZZ_TIMEOUT)
 
 #endif /* MMPROBE_GUP_TEST_IOC_MAGIC */
 
+#ifdef MMPROBE_IOC_MIGRATE
+
+/* What the migrate oracle knows: the VMAs around the sandbox, the nodes. */
+struct fuzz_migrate {
+	int fd;
+	struct { uint64_t start, end; bool ours; } vmas[512];
+	int nr_vmas;
+	uint64_t nodes;		/* online nodes with memory, below 64 */
+	unsigned long calls;	/* inputs that passed the argument checks */
+	unsigned long migrated;	/* pages the reports said moved */
+};
+
+/* A node list of sysfs ("0-1,3") as a mask of the nodes below 64. */
+static uint64_t fuzz_node_mask(const char *path)
+{
+	char buf[256], *p = buf, *end;
+	unsigned long a, b;
+	uint64_t mask = 0;
+
+	if (util_read_file(path, buf, sizeof(buf)) <= 0)
+		return 1;
+	while (*p >= '0' && *p <= '9') {
+		a = strtoul(p, &end, 10);
+		b = *end == '-' ? strtoul(end + 1, &end, 10) : a;
+		for (; a <= b && a < 64; a++)
+			mask |= 1ULL << a;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return mask;
+}
+
+/*
+ * The address space as /proc/self/maps has it: an independent view of what
+ * migrate_find_vma() will find. "ours" marks the VMAs that lie inside the
+ * fixture's mapping (guards, sandbox, ro, none), the only ones a fuzzed
+ * call may migrate.
+ */
+static int fuzz_read_vmas(struct fuzz *f, struct fuzz_migrate *st)
+{
+	uint64_t lo = (uintptr_t)f->sandbox - f->ps, hi = (uintptr_t)f->none + f->ps;
+	unsigned long long start, end;
+	char line[512];
+	FILE *maps = fopen("/proc/self/maps", "r");
+
+	if (!maps)
+		return -errno;
+	st->nr_vmas = 0;
+	while (st->nr_vmas < 512 && fgets(line, sizeof(line), maps)) {
+		if (sscanf(line, "%llx-%llx", &start, &end) != 2)
+			continue;
+		st->vmas[st->nr_vmas].start = start;
+		st->vmas[st->nr_vmas].end = end;
+		st->vmas[st->nr_vmas].ours = start >= lo && end <= hi;
+		st->nr_vmas++;
+	}
+	fclose(maps);
+	return st->nr_vmas;
+}
+
+/* The VMA with the lowest end above addr, as find_vma() picks it, or -1. */
+static int fuzz_find_vma(struct fuzz_migrate *st, uint64_t addr)
+{
+	int i;
+
+	for (i = 0; i < st->nr_vmas; i++)
+		if (st->vmas[i].end > addr)
+			return i;
+	return -1;
+}
+
+/* fuzz_migrate_range(): the range starts in a VMA that is not ours. */
+#define FUZZ_NOT_OURS	1
+
+/*
+ * The range check of Documentation/migrate.rst, from the maps: 0 when it
+ * lies in one VMA of ours, -EFAULT when part of it is unmapped, -EINVAL
+ * when it spans VMAs, FUZZ_NOT_OURS when it starts in a VMA that is not
+ * ours (the input is not made: it could migrate the program's own text).
+ */
+static int fuzz_migrate_range(struct fuzz_migrate *st, uint64_t start, uint64_t end)
+{
+	int v = fuzz_find_vma(st, start), n;
+	uint64_t addr;
+
+	if (v < 0 || st->vmas[v].start > start)
+		return -EFAULT;
+	if (!st->vmas[v].ours)
+		return FUZZ_NOT_OURS;
+	if (end <= st->vmas[v].end)
+		return 0;
+	for (addr = st->vmas[v].end; addr < end; addr = st->vmas[n].end) {
+		n = fuzz_find_vma(st, addr);
+		if (n < 0 || st->vmas[n].start > addr)
+			return -EFAULT;
+	}
+	return -EINVAL;
+}
+
+/* MMPROBE_IOC_MIGRATE with a fuzzed struct (Documentation/migrate.rst). */
+static void fuzz_migrate_one(struct __test_metadata *_metadata, struct fuzz *f,
+			     struct fuzz_migrate *st)
+{
+	struct mmprobe_migrate_args a = {
+		.start = fuzz_addr(f),
+		.node = fuzz_chance(f, 85) ? fuzz_below(f, 3) : fuzz_count(f),
+		.flags = fuzz_chance(f, 85) ? fuzz_below(f, 2) : fuzz_rand(f),
+		/* A valid hold is kept short: 0 to 2 ms. */
+		.hold_ms = fuzz_chance(f, 90) ? 0 : fuzz_chance(f, 50) ? fuzz_below(f, 3) :
+			   fuzz_count(f),
+		.nr_frozen = fuzz_rand(f),
+		.nr_migrated = fuzz_rand(f),
+	};
+	enum fuzz_ptr kind = fuzz_ptr_kind(f), pkind = fuzz_ptr_kind(f);
+	struct mmprobe_migrate_page *rep = (void *)f->out;
+	struct fuzz_expect e = { .ret = 0 };
+	bool checked = false, maybe = false;
+	struct mmprobe_migrate_args *out;
+	uint64_t nr, end, i, moved = 0, frozen = 0;
+	long long ret;
+	int range = 0;
+
+	if (fuzz_chance(f, 80))
+		a.len = (1 + fuzz_below(f, FUZZ_SANDBOX_PAGES + 4)) * f->ps;
+	else
+		a.len = fuzz_chance(f, 50) ? fuzz_count(f) * f->ps : fuzz_count(f);
+	nr = a.len / f->ps;
+	/* The report, 0 (none), or a buffer it cannot be written to. */
+	a.pages = fuzz_chance(f, 30) ? 0 : pkind == FUZZ_PTR_OK ? (uintptr_t)f->out :
+		  (uintptr_t)fuzz_ptr(f, pkind, nr * sizeof(*rep));
+
+	if ((a.flags & ~MMPROBE_MIGRATE_FLAGS) || a.hold_ms > MMPROBE_MIGRATE_MAX_HOLD_MS ||
+	    !a.len || (a.start & (f->ps - 1)) || (a.len & (f->ps - 1)) ||
+	    __builtin_add_overflow(a.start, a.len, &end) || end > FUZZ_TASK_SIZE_MAX ||
+	    nr > MMPROBE_MIGRATE_MAX_PAGES || a.node >= 64 || !(st->nodes & (1ULL << a.node))) {
+		e.errs = FE(EINVAL);
+	} else if (end > FUZZ_TASK_SIZE_4L + 0x1000) {
+		/* Above 47 bits: valid with 5-level paging only; unmapped then. */
+		e.errs = FE(EINVAL) | FE(EFAULT);
+		maybe = true;
+	} else {
+		range = fuzz_migrate_range(st, a.start, end);
+		if (range == FUZZ_NOT_OURS)
+			return;		/* not ours to migrate: no input */
+		checked = true;
+		if (range)
+			e.errs = FE(-range);
+		else if (a.pages && pkind != FUZZ_PTR_OK)
+			e.errs = FE(EFAULT);	/* done, but not reported */
+		else
+			e.ok = true;
+	}
+	snprintf(f->what, sizeof(f->what),
+		 "migrate start %#llx (sandbox %+lld) len %#llx node %llu flags %#llx hold %llu pages %#llx, arg kind %d",
+		 (unsigned long long)a.start, (long long)(a.start - (uintptr_t)f->sandbox),
+		 (unsigned long long)a.len, (unsigned long long)a.node,
+		 (unsigned long long)a.flags, (unsigned long long)a.hold_ms,
+		 (unsigned long long)a.pages, kind);
+	f->len = 0;
+	if (kind != FUZZ_PTR_OK) {
+		/* Unreadable: nothing done. Read-only: done, then EFAULT. */
+		if (kind != FUZZ_PTR_RO || e.ok)
+			e.errs = FE(EFAULT);
+		if (kind != FUZZ_PTR_RO) {
+			checked = false;
+			maybe = false;
+		}
+		e.ok = false;
+	}
+	out = fuzz_arg(f, kind, &a, sizeof(a));
+	errno = 0;
+	ret = ioctl(st->fd, MMPROBE_IOC_MIGRATE, out);
+	FUZZ_CHECK(f, &e, ret);
+	/* Above 47 bits, EFAULT says the checks passed and the lookup failed. */
+	st->calls += checked || (maybe && errno == EFAULT);
+	if (ret)
+		return;
+
+	ASSERT_GE(nr, out->nr_frozen) TH_LOG("%s", f->what);
+	ASSERT_GE(out->nr_frozen, out->nr_migrated) TH_LOG("%s", f->what);
+	if (a.flags & MMPROBE_MIGRATE_ABORT)
+		ASSERT_EQ(0, out->nr_migrated) TH_LOG("%s", f->what);
+	st->migrated += out->nr_migrated;
+	for (i = 0; a.pages && i < nr; i++) {
+		ASSERT_EQ(a.start + i * f->ps, rep[i].addr) TH_LOG("%s", f->what);
+		ASSERT_TRUE(rep[i].result >= MMPROBE_MIGRATE_MIGRATED &&
+			    rep[i].result <= MMPROBE_MIGRATE_SKIPPED)
+			TH_LOG("%s: page %llu result %llu", f->what, (unsigned long long)i,
+			       (unsigned long long)rep[i].result);
+		moved += rep[i].result == MMPROBE_MIGRATE_MIGRATED;
+		frozen += rep[i].result != MMPROBE_MIGRATE_SKIPPED;
+		if (rep[i].result == MMPROBE_MIGRATE_MIGRATED &&
+		    (rep[i].after.flags & MMPROBE_MIGRATE_PTE_PRESENT))
+			ASSERT_EQ(a.node, rep[i].after.node) TH_LOG("%s", f->what);
+	}
+	if (a.pages) {
+		ASSERT_EQ(out->nr_migrated, moved) TH_LOG("%s", f->what);
+		ASSERT_EQ(out->nr_frozen, frozen) TH_LOG("%s", f->what);
+	}
+	/* Moved or not, the readable pages of the sandbox hold what they held. */
+	for (i = 0; i < nr; i++) {
+		uint64_t addr = a.start + i * f->ps;
+		long long p = ((long long)addr - (long long)(uintptr_t)f->sandbox) /
+			      (long long)f->ps;
+		char *page = f->sandbox + p * f->ps;
+
+		if (addr >= (uintptr_t)f->sandbox && p < FUZZ_RO_END)
+			ASSERT_TRUE(page[0] == 0x5a && page[f->ps - 1] == 0x5a &&
+				    !memcmp(page, page + 1, f->ps - 1))
+				TH_LOG("%s: page %lld changed", f->what, p);
+	}
+}
+
+/*
+ * The migrate file: MMPROBE_IOC_MIGRATE with every field fuzzed over the
+ * sandbox and anywhere, answered as Documentation/migrate.rst says; the
+ * calls that pass the checks counted in stats; the sandbox's data never
+ * changed by a migration; unknown commands ENOTTY.
+ */
+TEST_F_TIMEOUT(fuzz, migrate_ioctls, FUZZ_TIMEOUT)
+{
+	static const unsigned int cmds[] = { MMPROBE_IOC_MIGRATE };
+	struct fuzz *f = &self->f;
+	unsigned long quota = fuzz_quota(10);
+	struct fuzz_migrate *st;
+	long long calls, migrated;
+	char stats[4096];
+
+	if (!robust_has_file("migrate"))
+		SKIP(return, "no migrate file in this build of mmprobe");
+	st = calloc(1, sizeof(*st));
+	ASSERT_NE(NULL, st);
+	st->nodes = fuzz_node_mask("/sys/devices/system/node/has_memory");
+	ASSERT_LT(0, util_read_file(MMPROBE_DIR "/stats", stats, sizeof(stats)));
+	calls = util_kv_get(stats, "migrate_calls");
+	migrated = util_kv_get(stats, "migrate_pages_migrated");
+	ASSERT_LE(0, calls);
+	st->fd = fuzz_open("migrate", O_RDWR);
+	ASSERT_LE(0, st->fd);
+	/* Nothing below maps or unmaps: the maps stay what they are now. */
+	ASSERT_LT(0, fuzz_read_vmas(f, st));
+	while (f->inputs < quota) {
+		if (fuzz_chance(f, 5))
+			fuzz_unknown_cmd(_metadata, f, "migrate", st->fd, cmds, 1);
+		else
+			fuzz_migrate_one(_metadata, f, st);
+	}
+	close(st->fd);
+	ASSERT_LT(0, util_read_file(MMPROBE_DIR "/stats", stats, sizeof(stats)));
+	EXPECT_EQ(calls + (long long)st->calls, util_kv_get(stats, "migrate_calls"));
+	/* Reports may be lost to a bad buffer: at least what they said moved. */
+	EXPECT_LE(migrated + (long long)st->migrated,
+		  util_kv_get(stats, "migrate_pages_migrated"));
+	TH_LOG("%lu calls passed the checks, %lu pages migrated", st->calls, st->migrated);
+	free(st);
+}
+
+#endif /* MMPROBE_IOC_MIGRATE */
+
 /* Open every file of mmprobe, in every way that works, plus foreign files. */
 struct fuzz_fd {
 	int fd;
 	char name[48];
-	int kind;	/* 0: mmprobe, no ioctl; 1: pin; 2: gup_test; 3: foreign */
+	/* 0: mmprobe text; 1: pin, migrate (ioctls only); 2: gup_test; 3: foreign */
+	int kind;
 	bool readable, writable;
 };
+
+/* Is cmd one of the commands of the file (named "pin/..." or "migrate/...")? */
+static bool fuzz_owns(const char *name, unsigned int cmd)
+{
+#ifdef MMPROBE_PIN_IOC_TAKE
+	unsigned int i;
+
+	if (!strncmp(name, "pin/", 4))
+		for (i = 0; i < ARRAY_SIZE(fuzz_pin_cmds); i++)
+			if (cmd == fuzz_pin_cmds[i])
+				return true;
+#endif
+#ifdef MMPROBE_IOC_MIGRATE
+	if (!strncmp(name, "migrate/", 8))
+		return cmd == MMPROBE_IOC_MIGRATE;
+#endif
+	return false;
+}
 
 /*
  * File descriptors that are not what a command expects: each command of
@@ -1569,6 +1848,9 @@ TEST_F_TIMEOUT(fuzz, foreign_fds, FUZZ_TIMEOUT)
 	for (i = 0; i < 9; i++)
 		cmds[nr_cmds++] = fuzz_gup_cmds[i];
 #endif
+#ifdef MMPROBE_IOC_MIGRATE
+	cmds[nr_cmds++] = MMPROBE_IOC_MIGRATE;
+#endif
 	nr_files = robust_list(files, ROBUST_MAX_FILES);
 	ASSERT_LT(0, nr_files);
 	for (i = 0; i < nr_files && nr < 56; i++) {
@@ -1582,11 +1864,12 @@ TEST_F_TIMEOUT(fuzz, foreign_fds, FUZZ_TIMEOUT)
 			if (d->fd < 0)
 				continue;
 			snprintf(d->name, sizeof(d->name), "%s/%d", files[i].name, modes[m]);
-			d->kind = !strcmp(files[i].name, "pin") ? 1 : 0;
+			d->kind = !strcmp(files[i].name, "pin") ||
+				  !strcmp(files[i].name, "migrate") ? 1 : 0;
 			d->readable = modes[m] != O_WRONLY && modes[m] != O_PATH;
 			d->writable = modes[m] != O_RDONLY && modes[m] != O_PATH;
 			if (modes[m] == O_PATH)
-				d->readable = d->writable = false, d->kind = 4;
+				d->kind = 4;
 			nr++;
 		}
 	}
@@ -1619,7 +1902,7 @@ TEST_F_TIMEOUT(fuzz, foreign_fds, FUZZ_TIMEOUT)
 		if (op < 2 && nr_cmds) {
 			cmd = cmds[fuzz_below(f, nr_cmds)];
 			/* The owner of the command is fuzzed elsewhere. */
-			if ((d->kind == 1 && _IOC_TYPE(cmd) == 'M') ||
+			if ((d->kind == 1 && fuzz_owns(d->name, cmd)) ||
 			    (d->kind == 2 && _IOC_TYPE(cmd) == 'g'))
 				continue;
 			snprintf(f->what, sizeof(f->what), "ioctl %#x on %s", cmd, d->name);

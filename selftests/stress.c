@@ -10,8 +10,9 @@
  *   children below), pin sessions (every method, write and long-term,
  *   INFO of now, READ, partial UNPIN), and mmprobe's gup_test (benchmarks
  *   and long-term START/READ/STOP), and the mmu-notifier tracer of this
- *   process (read as it fills, registered again and again), where this
- *   build has them;
+ *   process (read as it fills, registered again and again), and
+ *   migrate_vma of pieces to either node (with short holds while frozen,
+ *   and aborts), where this build has them;
  * - mutators: unmap and map again (MAP_FIXED over the piece: no hole that
  *   another thread's malloc could take), mremap away and back (with
  *   MREMAP_DONTUNMAP, for the same reason), fork children
@@ -326,6 +327,60 @@ static void *stress_gup_test(void *arg)
 }
 #endif
 
+#ifdef MMPROBE_IOC_MIGRATE
+/*
+ * migrate_vma over a piece, to either node, with a short hold now and then
+ * while the others pin, inspect and tear the range up. A piece that spans
+ * VMAs (after mprotect, MAP_FIXED or mremap): EINVAL. The report must add
+ * up to the counts, whatever happened to the pages.
+ */
+static void *stress_migrate(void *arg)
+{
+	static const int allowed[] = { EINVAL, 0 };
+	struct stress_thread *t = arg;
+	struct stress *s = t->s;
+	struct mmprobe_migrate_page *rep = calloc(MMPROBE_MIGRATE_MAX_PAGES, sizeof(*rep));
+	int fd = open(MMPROBE_DIR "/migrate", O_RDWR);
+
+	if (fd < 0 || !rep) {
+		stress_bad(t, "open migrate", errno);
+		goto out;
+	}
+	while (!s->stop) {
+		struct mmprobe_migrate_args a = { .pages = (uintptr_t)rep };
+		unsigned long i, moved = 0, frozen = 0;
+		size_t len;
+		char *start;
+
+		stress_piece(t, &start, &len);
+		a.start = (uintptr_t)start;
+		a.len = len / s->ps > MMPROBE_MIGRATE_MAX_PAGES ?
+			MMPROBE_MIGRATE_MAX_PAGES * s->ps : len;
+		a.node = s->numa ? stress_below(t, 2) : 0;
+		a.hold_ms = stress_below(t, 8) ? 0 : 1 + stress_below(t, 5);
+		a.flags = stress_below(t, 8) ? 0 : MMPROBE_MIGRATE_ABORT;
+		if (ioctl(fd, MMPROBE_IOC_MIGRATE, &a)) {
+			stress_answer(t, "migrate", -1, allowed);
+			continue;
+		}
+		stress_answer(t, "migrate", 0, allowed);
+		for (i = 0; i < a.len / s->ps; i++) {
+			moved += rep[i].result == MMPROBE_MIGRATE_MIGRATED;
+			frozen += rep[i].result != MMPROBE_MIGRATE_SKIPPED;
+		}
+		if (moved != a.nr_migrated || frozen != a.nr_frozen)
+			stress_bad(t, "migrate: the report does not add up to its counts", 0);
+		if ((a.flags & MMPROBE_MIGRATE_ABORT) && a.nr_migrated)
+			stress_bad(t, "migrate: an aborted call moved pages", 0);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(rep);
+	return NULL;
+}
+#endif
+
 /*
  * The tracer of this address space: read it as it fills, and register and
  * unregister again now and then (mmu_notifier_register() and _unregister()
@@ -537,7 +592,8 @@ static const char *const stress_events[] = {
 	"thp_fault_alloc", "thp_split_pmd", "thp_collapse_alloc", "pgmigrate_success",
 	"pswpout", "pswpin", "thp_deferred_split_page",
 };
-#define STRESS_NR_EVENTS (sizeof(stress_events) / sizeof(stress_events[0]))
+
+#define STRESS_NR_EVENTS ARRAY_SIZE(stress_events)
 
 TEST_F_TIMEOUT(stress, everything_at_once, 3600)
 {
@@ -559,6 +615,9 @@ TEST_F_TIMEOUT(stress, everything_at_once, 3600)
 #ifdef MMPROBE_GUP_TEST_IOC_MAGIC
 		{ "gup_test", stress_gup_test, "gup_test" },
 #endif
+#ifdef MMPROBE_IOC_MIGRATE
+		{ "migrate", stress_migrate, "migrate" },
+#endif
 		{ "notify", stress_notify, "notify" },
 		{ "mutate", stress_mutate, NULL },
 		{ "mutate", stress_mutate, NULL },
@@ -571,7 +630,7 @@ TEST_F_TIMEOUT(stress, everything_at_once, 3600)
 	       seconds, s->len >> 20, s->numa ? "2 NUMA nodes" : "one node");
 	for (i = 0; i < STRESS_NR_EVENTS; i++)
 		events[i] = util_vmstat(stress_events[i]);
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(kinds); i++) {
 		struct stress_thread *t = &threads[s->nr_threads];
 
 		if (kinds[i].file && !robust_has_file(kinds[i].file)) {
