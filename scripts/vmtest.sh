@@ -198,7 +198,9 @@ run_qemu()
 		-serial "file:$WORK/console.log" -serial "file:$WORK/ktap.log" \
 		2>"$WORK/qemu.err" &
 	QEMU_PID=$!
-	wait "$QEMU_PID"
+	# A QEMU that aborts (KVM refused) is told in qemu.err; keep bash's
+	# job notice ("Aborted ...") off our stderr.
+	wait "$QEMU_PID" 2>/dev/null
 }
 
 if [ "$VERBOSE" -eq 1 ]; then
