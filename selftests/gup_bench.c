@@ -11,7 +11,10 @@
  * the range: get_delta_usec for taking every page, nr_pages_per_call pages
  * per GUP call, put_delta_usec for releasing them.
  *
- * It prints a table of KTAP diagnostic lines and never asserts on time;
+ * It prints a table of KTAP diagnostic lines, then the ratios that carry
+ * from one machine to another (each backing against 4 KiB pages, each pin
+ * against its get, long-term against plain pins, a whole PMD per call
+ * against one page per call), and never asserts on time;
  * each (backing, command) pair is one test that asserts only that the
  * range was taken whole, that the backing was what it claims
  * (/proc/kpageflags), that the first folio's refcount (inspect) is back to
@@ -66,6 +69,9 @@ struct bench_cmd {
 	bool pins;
 };
 
+/* The rows of cmds[], for the ratios. */
+enum { C_GUP_FAST, C_GUP, C_PIN_FAST, C_PIN, C_PIN_LONGTERM };
+
 static const struct bench_cmd cmds[] = {
 	{ "get_user_pages_fast", "GUP_FAST_BENCHMARK (-u)", MMPROBE_GUP_FAST_BENCHMARK, false },
 	{ "get_user_pages", "GUP_BASIC_TEST (-U)", MMPROBE_GUP_BASIC_TEST, false },
@@ -88,6 +94,8 @@ static int gup_fd = -1;
 static unsigned long iterations = 3;
 static size_t range = 8 * MIB;
 static unsigned int per_call[MAX_PER_CALL] = { 1, 512 };
+/* The fastest pass per page of every row measured, 0 where none was. */
+static double ns_page[NR_BACKINGS][NR_CMDS][MAX_PER_CALL];
 static int nr_per_call = 2;
 
 static unsigned long env_ulong(const char *name, unsigned long def, unsigned long max)
@@ -373,6 +381,70 @@ static void print_row(enum backing b, const struct bench_cmd *c, unsigned int nr
 		       (double)row->get_min * 1000 / pages);
 }
 
+/* num / den of two measured rows, or "-" where either is missing or 0. */
+#define RATIO_LEN	24
+
+static const char *ratio(double num, double den, char *buf)
+{
+	if (num <= 0 || den <= 0)
+		return "-";
+	snprintf(buf, RATIO_LEN, "%.2f", num / den);
+	return buf;
+}
+
+/*
+ * The ratios, from the fastest passes: how many times cheaper per page each
+ * backing is than 4 KiB pages (same command, same pages per call), what a
+ * pin costs over a reference (pin_user_pages_fast / get_user_pages_fast,
+ * pin_user_pages / get_user_pages), what FOLL_LONGTERM costs over a plain
+ * pin, and what taking many pages per call gains over one. A gup_test
+ * microsecond is coarse: rows of a few microseconds give rough ratios.
+ */
+static void print_ratios(void)
+{
+	char r[4][RATIO_LEN];
+	int b, c, p;
+
+	ksft_print_msg("ratios (fastest pass, per page; \"-\": not measured)\n");
+	ksft_print_msg("%-10s %-23s %8s %9s\n", "backing", "gup", "per_call", "4k/this");
+	for (b = B_THP; b < NR_BACKINGS; b++) {
+		for (c = 0; c < (int)NR_CMDS; c++) {
+			for (p = 0; p < nr_per_call; p++) {
+				double this = ns_page[b][c][p], base = ns_page[B_4K][c][p];
+
+				if (this > 0)
+					ksft_print_msg("%-10s %-23s %8u %9s\n", backing_names[b],
+						       cmds[c].name, per_call[p],
+						       ratio(base, this, r[0]));
+			}
+		}
+	}
+	ksft_print_msg("%-10s %8s %12s %12s %14s\n", "backing", "per_call", "pin/get_fast",
+		       "pin/get", "longterm/pin");
+	for (b = 0; b < NR_BACKINGS; b++)
+		for (p = 0; p < nr_per_call; p++) {
+			double (*n)[MAX_PER_CALL] = ns_page[b];
+
+			if (!n[C_GUP_FAST][p] && !n[C_GUP][p])
+				continue;
+			ksft_print_msg("%-10s %8u %12s %12s %14s\n", backing_names[b], per_call[p],
+				       ratio(n[C_PIN_FAST][p], n[C_GUP_FAST][p], r[0]),
+				       ratio(n[C_PIN][p], n[C_GUP][p], r[1]),
+				       ratio(n[C_PIN_LONGTERM][p], n[C_PIN][p], r[2]));
+		}
+	if (nr_per_call < 2)
+		return;
+	snprintf(r[3], RATIO_LEN, "%u/%u", per_call[0], per_call[nr_per_call - 1]);
+	ksft_print_msg("%-10s %-23s %12s  (per page, per_call %s)\n", "backing", "gup",
+		       "batch gain", r[3]);
+	for (b = 0; b < NR_BACKINGS; b++)
+		for (c = 0; c < (int)NR_CMDS; c++)
+			if (ns_page[b][c][0] > 0)
+				ksft_print_msg("%-10s %-23s %12s\n", backing_names[b], cmds[c].name,
+					       ratio(ns_page[b][c][0],
+						     ns_page[b][c][nr_per_call - 1], r[0]));
+}
+
 int main(int argc, char **argv)
 {
 	char why[256];
@@ -414,12 +486,15 @@ int main(int argc, char **argv)
 					break;
 				}
 				print_row(b, &cmds[c], per_call[p], &row);
+				ns_page[b][c][p] = (double)row.get_min * 1000 /
+						   (range / getpagesize());
 			}
 			ksft_test_result(ok, "%s %s\n", backing_names[b], cmds[c].name);
 		}
 		if (mem)
 			munmap(mem, len);
 	}
+	print_ratios();
 	close(gup_fd);
 	util_settings_restore();
 	ksft_finished();
