@@ -537,19 +537,49 @@ TEST_F(huge_zero, write_fault)
 }
 
 /*
- * THP disabled for the region after the read fault. The split path on
- * kernels that split anyway; where the write allocates a THP, it does so
- * regardless: do_huge_zero_wp_pmd() does not ask thp_vma_allowable_order()
- * again (measured on 7.3). Either way the data is right.
+ * A known kernel bug, reported as XFAIL with its reason (as the kernel's own
+ * cow.c does) where the harness passes KSFT_XFAIL through (6.12 on); a test
+ * that already failed stays failed. With an older harness it fails.
+ */
+#ifdef XFAIL_ADD
+#define HZ_XFAIL(fmt, ...) do {						\
+	if (_metadata->exit_code == KSFT_PASS) {			\
+		snprintf(_metadata->results->reason,			\
+			 sizeof(_metadata->results->reason), fmt, ##__VA_ARGS__); \
+		_metadata->exit_code = KSFT_XFAIL;			\
+	}								\
+} while (0)
+#else
+#define HZ_XFAIL(fmt, ...) do {						\
+	TH_LOG(fmt, ##__VA_ARGS__);					\
+	_metadata->passed = 0;						\
+} while (0)
+#endif
+
+/*
+ * THP disabled for the region after the read fault: MADV_NOHUGEPAGE,
+ * PR_SET_THP_DISABLE or enabled=never forbid a new THP, so the write must
+ * split the PMD as before, with the right data (6.1 and 6.12 do). 7.3
+ * allocates a THP regardless: wp_huge_pmd() -> do_huge_pmd_wp_page() ->
+ * do_huge_zero_wp_pmd() calls vma_alloc_anon_folio_pmd() without asking
+ * thp_vma_allowable_order() again (7.3 mm/huge_memory.c), so the policy
+ * is ignored. The test checks whichever outcome it sees in full, and
+ * reports the THP as XFAIL, naming the bug.
  */
 enum hz_disable { HZ_MADV_NOHUGEPAGE, HZ_PRCTL, HZ_ENABLED_NEVER };
 
 static void hz_write_after_disable(struct __test_metadata *_metadata,
 				   HZ_DATA *self, enum hz_disable how)
 {
+	static const char *const names[] = {
+		[HZ_MADV_NOHUGEPAGE] = "MADV_NOHUGEPAGE",
+		[HZ_PRCTL] = "PR_SET_THP_DISABLE",
+		[HZ_ENABLED_NEVER] = "enabled=never",
+	};
 	struct notify_log log = { 0 };
 	struct hz_stat before, d;
 	size_t off = 3 * self->pagesize + 7;
+	bool thp;
 	char *mem;
 
 	mem = hz_read_faulted(_metadata, self, PROT_READ | PROT_WRITE);
@@ -574,8 +604,13 @@ static void hz_write_after_disable(struct __test_metadata *_metadata,
 	hz_stat_delta(&d, &before);
 	ASSERT_LE(0, notify_read(self->fd, &log));
 	TH_LOG("thp_fault_alloc +%lld thp_split_pmd +%lld", d.alloc, d.split);
-	hz_check_outcome(_metadata, self, 0, mem, off, self->wp_thp, true, &d, &log);
+	thp = d.alloc > 0;
+	/* Only a kernel whose write fault allocates at all may do it here. */
+	EXPECT_TRUE(!thp || self->wp_thp);
+	hz_check_outcome(_metadata, self, 0, mem, off, thp, true, &d, &log);
 	notify_log_free(&log);
+	if (thp)
+		HZ_XFAIL("%s ignored: do_huge_zero_wp_pmd() allocated a THP", names[how]);
 }
 
 TEST_F(huge_zero, write_after_madv_nohugepage)
