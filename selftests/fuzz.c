@@ -1657,7 +1657,10 @@ static void fuzz_migrate_one(struct __test_metadata *_metadata, struct fuzz *f,
 	long long ret;
 	int range = 0;
 
-	if (fuzz_chance(f, 80))
+	/* Mostly a few pages, so that many ranges fit one VMA and move. */
+	if (fuzz_chance(f, 50))
+		a.len = (1 + fuzz_below(f, 4)) * f->ps;
+	else if (fuzz_chance(f, 60))
 		a.len = (1 + fuzz_below(f, FUZZ_SANDBOX_PAGES + 4)) * f->ps;
 	else
 		a.len = fuzz_chance(f, 50) ? fuzz_count(f) * f->ps : fuzz_count(f);
