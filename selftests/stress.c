@@ -18,15 +18,16 @@
  *   MREMAP_DONTUNMAP, for the same reason), fork children
  *   that write (COW) and exit, MADV_DONTNEED, MADV_PAGEOUT (swap), mprotect
  *   of whole and partial PMDs (THP splits), MADV_COLLAPSE and a fast
- *   khugepaged (collapse), and move_pages() between the NUMA nodes.
+ *   khugepaged (collapse), move_pages() between the NUMA nodes, and a
+ *   pattern written with process_vm_writev() (data for swap to move).
  *
  * Nothing may oops or hang (the runner fails on any kernel splat, and the
  * guest's hung-task timeout is 30 s), every probe answer is one its
  * documentation allows, every pin is released when the files are closed
  * (/proc/vmstat nr_foll_pin_acquired == nr_foll_pin_released again), and
  * the module unloads afterwards. Memory is touched only through system
- * calls (MADV_POPULATE_WRITE), never by loads and stores that a munmap in
- * another thread would turn into SIGSEGV.
+ * calls (MADV_POPULATE_WRITE, process_vm_writev()), never by loads and
+ * stores that a munmap in another thread would turn into SIGSEGV.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -66,6 +68,7 @@
 #define STRESS_DEFAULT_SECONDS	60
 #define STRESS_PMDS		8
 #define STRESS_MAX_THREADS	16
+#define STRESS_FILL		(64 * 1024)	/* the pattern process_vm_writev() repeats */
 
 /* What a thread did, and what went wrong (the first error is kept). */
 struct stress_stat {
@@ -81,6 +84,7 @@ struct stress {
 	size_t pmd;
 	size_t ps;
 	char *scratch;		/* where mremap moves a piece to */
+	char *fill;		/* STRESS_FILL bytes of pattern */
 	bool numa;
 	volatile bool stop;
 	volatile pid_t child;	/* the latest child of stress_fork() */
@@ -456,6 +460,25 @@ static void stress_remap(struct stress *s, char *start, size_t len)
 	madvise(start, len, MADV_HUGEPAGE);
 }
 
+/*
+ * Write a pattern over a piece with process_vm_writev() on ourselves: a
+ * system call, so a piece another thread just unmapped gives EFAULT, not
+ * SIGSEGV. Zero pages (all MADV_POPULATE_WRITE leaves) go to swap without
+ * I/O from 6.12 on (swpout_zero); data does real swap-out and swap-in.
+ */
+static void stress_fill(struct stress *s, char *start, size_t len)
+{
+	struct iovec local[64], remote = { .iov_base = start, .iov_len = len };
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n < 64; i += STRESS_FILL, n++) {
+		local[n].iov_base = s->fill;
+		local[n].iov_len = len - i < STRESS_FILL ? len - i : STRESS_FILL;
+	}
+	remote.iov_len = i < len ? i : len;
+	process_vm_writev(getpid(), local, n, &remote, 1, 0);
+}
+
 static void *stress_mutate(void *arg)
 {
 	struct stress_thread *t = arg;
@@ -469,7 +492,7 @@ static void *stress_mutate(void *arg)
 
 		stress_piece(t, &start, &len);
 		pthread_mutex_lock(&s->layout);
-		switch (stress_below(t, 11)) {
+		switch (stress_below(t, 12)) {
 		case 0:		/* unmap and map again */
 			stress_remap(s, start, len);
 			break;
@@ -506,6 +529,9 @@ static void *stress_mutate(void *arg)
 				nodes[i] = stress_below(t, 2);
 			}
 			syscall(__NR_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE);
+			break;
+		case 8:		/* write data: swap then compresses and does I/O */
+			stress_fill(s, start, len);
 			break;
 		default:	/* write: fault in, break COW */
 			madvise(start, len, MADV_POPULATE_WRITE);
@@ -560,6 +586,7 @@ FIXTURE(stress) {
 FIXTURE_SETUP(stress)
 {
 	struct stress *s = &self->s;
+	size_t i;
 
 	ROBUST_LOAD_OR_SKIP();
 	memset(s, 0, sizeof(*s));
@@ -572,6 +599,10 @@ FIXTURE_SETUP(stress)
 	madvise(s->region, s->len, MADV_POPULATE_WRITE);
 	s->scratch = mmap(NULL, s->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, s->scratch);
+	s->fill = malloc(STRESS_FILL);
+	ASSERT_NE(NULL, s->fill);
+	for (i = 0; i < STRESS_FILL; i++)
+		s->fill[i] = 0x5a ^ (i >> 12);
 	s->numa = !access("/sys/devices/system/node/node1", F_OK);
 	pthread_mutex_init(&s->layout, NULL);
 
@@ -587,10 +618,13 @@ FIXTURE_TEARDOWN(stress)
 	util_settings_restore();
 }
 
-/* /proc/vmstat events that show the races really happened. */
+/*
+ * /proc/vmstat events that show the races really happened; swpout_zero
+ * and swpin_zero (zero pages swapped without I/O) exist from 6.12 on.
+ */
 static const char *const stress_events[] = {
 	"thp_fault_alloc", "thp_split_pmd", "thp_collapse_alloc", "pgmigrate_success",
-	"pswpout", "pswpin", "thp_deferred_split_page",
+	"pswpout", "pswpin", "swpout_zero", "swpin_zero", "thp_deferred_split_page",
 };
 
 #define STRESS_NR_EVENTS ARRAY_SIZE(stress_events)
@@ -648,8 +682,13 @@ TEST_F_TIMEOUT(stress, everything_at_once, 3600)
 	s->stop = true;
 	for (i = 0; i < (unsigned int)s->nr_threads; i++)
 		ASSERT_EQ(0, pthread_join(ids[i], NULL));
-	for (i = 0; i < STRESS_NR_EVENTS; i++)
-		TH_LOG("%-24s +%lld", stress_events[i], util_vmstat(stress_events[i]) - events[i]);
+	for (i = 0; i < STRESS_NR_EVENTS; i++) {
+		if (events[i] < 0)
+			TH_LOG("%-24s (not in this kernel)", stress_events[i]);
+		else
+			TH_LOG("%-24s +%lld", stress_events[i],
+			       util_vmstat(stress_events[i]) - events[i]);
+	}
 
 	for (i = 0; i < (unsigned int)s->nr_threads; i++) {
 		struct stress_stat *st = &s->stats[i];
@@ -668,6 +707,7 @@ TEST_F_TIMEOUT(stress, everything_at_once, 3600)
 	TH_LOG("reloaded in %lld ms", robust_now_ms() - waited);
 	munmap(s->region, s->len);
 	munmap(s->scratch, s->len);
+	free(s->fill);
 }
 
 TEST_HARNESS_MAIN
