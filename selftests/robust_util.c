@@ -23,6 +23,43 @@
 #include "mmprobe_util.h"
 #include "robust_util.h"
 
+int robust_migrate_report_check(const struct mmprobe_migrate_args *a,
+				const struct mmprobe_migrate_page *rep, char *why, size_t len)
+{
+	uint64_t i, nr = a->len / getpagesize(), moved = 0, frozen = 0;
+
+	if (a->nr_frozen > nr || a->nr_migrated > a->nr_frozen) {
+		snprintf(why, len, "%llu pages, %llu frozen, %llu migrated",
+			 (unsigned long long)nr, (unsigned long long)a->nr_frozen,
+			 (unsigned long long)a->nr_migrated);
+		return -1;
+	}
+	if ((a->flags & MMPROBE_MIGRATE_ABORT) && a->nr_migrated) {
+		snprintf(why, len, "an aborted call migrated %llu pages",
+			 (unsigned long long)a->nr_migrated);
+		return -1;
+	}
+	for (i = 0; rep && i < nr; i++) {
+		if (rep[i].addr != a->start + i * getpagesize() ||
+		    rep[i].result < MMPROBE_MIGRATE_MIGRATED ||
+		    rep[i].result > MMPROBE_MIGRATE_SKIPPED) {
+			snprintf(why, len, "page %llu: addr %#llx, result %llu",
+				 (unsigned long long)i, (unsigned long long)rep[i].addr,
+				 (unsigned long long)rep[i].result);
+			return -1;
+		}
+		moved += rep[i].result == MMPROBE_MIGRATE_MIGRATED;
+		frozen += rep[i].result != MMPROBE_MIGRATE_SKIPPED;
+	}
+	if (rep && (moved != a->nr_migrated || frozen != a->nr_frozen)) {
+		snprintf(why, len, "report: %llu frozen, %llu migrated; counts: %llu, %llu",
+			 (unsigned long long)frozen, (unsigned long long)moved,
+			 (unsigned long long)a->nr_frozen, (unsigned long long)a->nr_migrated);
+		return -1;
+	}
+	return 0;
+}
+
 int robust_unload_wait(long max_ms, long *waited_ms)
 {
 	long ms;

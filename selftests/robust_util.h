@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "kmod_util.h"
+#include "mmprobe_uapi.h"
 #include "mmprobe_util.h"
 
 /* How long a release may lag behind the exit of the last holder of a file. */
@@ -98,5 +99,15 @@ bool robust_is_kernel_pointer(uint64_t v);
  * the kernel half. NULL when there is none.
  */
 const char *robust_find_kernel_pointer(const char *text);
+
+/*
+ * Does the per-page report of a successful MMPROBE_IOC_MIGRATE (a as the
+ * kernel wrote it back) agree with itself: nr_migrated <= nr_frozen <=
+ * pages, no page migrated by an aborted call, each page's address and a
+ * known result, and results that add up to the counts? rep may be NULL
+ * (counts only). Return: 0, or -1 with the first disagreement in why.
+ */
+int robust_migrate_report_check(const struct mmprobe_migrate_args *a,
+				const struct mmprobe_migrate_page *rep, char *why, size_t len);
 
 #endif /* _MMPROBE_ROBUST_UTIL_H */

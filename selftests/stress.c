@@ -352,7 +352,7 @@ static void *stress_migrate(void *arg)
 	}
 	while (!s->stop) {
 		struct mmprobe_migrate_args a = { .pages = (uintptr_t)rep };
-		unsigned long i, moved = 0, frozen = 0;
+		char why[160], msg[200];
 		size_t len;
 		char *start;
 
@@ -368,14 +368,10 @@ static void *stress_migrate(void *arg)
 			continue;
 		}
 		stress_answer(t, "migrate", 0, allowed);
-		for (i = 0; i < a.len / s->ps; i++) {
-			moved += rep[i].result == MMPROBE_MIGRATE_MIGRATED;
-			frozen += rep[i].result != MMPROBE_MIGRATE_SKIPPED;
+		if (robust_migrate_report_check(&a, rep, why, sizeof(why))) {
+			snprintf(msg, sizeof(msg), "migrate: %s", why);
+			stress_bad(t, msg, 0);
 		}
-		if (moved != a.nr_migrated || frozen != a.nr_frozen)
-			stress_bad(t, "migrate: the report does not add up to its counts", 0);
-		if ((a.flags & MMPROBE_MIGRATE_ABORT) && a.nr_migrated)
-			stress_bad(t, "migrate: an aborted call moved pages", 0);
 	}
 out:
 	if (fd >= 0)
@@ -468,14 +464,16 @@ static void stress_remap(struct stress *s, char *start, size_t len)
  */
 static void stress_fill(struct stress *s, char *start, size_t len)
 {
-	struct iovec local[64], remote = { .iov_base = start, .iov_len = len };
+	struct iovec local[64], remote = { .iov_base = start };
 	size_t i, n = 0;
 
-	for (i = 0; i < len && n < 64; i += STRESS_FILL, n++) {
+	if (len > 64 * STRESS_FILL)
+		len = 64 * STRESS_FILL;
+	remote.iov_len = len;
+	for (i = 0; i < len; i += STRESS_FILL, n++) {
 		local[n].iov_base = s->fill;
 		local[n].iov_len = len - i < STRESS_FILL ? len - i : STRESS_FILL;
 	}
-	remote.iov_len = i < len ? i : len;
 	process_vm_writev(getpid(), local, n, &remote, 1, 0);
 }
 
