@@ -368,17 +368,19 @@ static void print_header(void)
  * us/call: the fastest pass over the GUP calls of one ioctl; ns/page: the
  * fastest pass per page. The fastest is the pass the rest of the machine
  * disturbed least (under TCG on a shared host, most passes are disturbed).
+ * Return: ns/page, for the ratios.
  */
-static void print_row(enum backing b, const struct bench_cmd *c, unsigned int nr_call,
-		      const struct bench_row *row)
+static double print_row(enum backing b, const struct bench_cmd *c, unsigned int nr_call,
+			const struct bench_row *row)
 {
 	unsigned long pages = range / getpagesize();
 	unsigned long calls = (pages + nr_call - 1) / nr_call;
+	double ns = (double)row->get_min * 1000 / pages;
 
 	ksft_print_msg("%-10s %-23s %8u %6lu %9llu %9llu %9llu %9llu %9.3f %9.1f\n",
 		       backing_names[b], c->name, nr_call, calls, row->get_med, row->get_min,
-		       row->put_med, row->put_min, (double)row->get_min / calls,
-		       (double)row->get_min * 1000 / pages);
+		       row->put_med, row->put_min, (double)row->get_min / calls, ns);
+	return ns;
 }
 
 /* num / den of two measured rows, or "-" where either is missing or 0. */
@@ -485,9 +487,7 @@ int main(int argc, char **argv)
 					ok = false;
 					break;
 				}
-				print_row(b, &cmds[c], per_call[p], &row);
-				ns_page[b][c][p] = (double)row.get_min * 1000 /
-						   (range / getpagesize());
+				ns_page[b][c][p] = print_row(b, &cmds[c], per_call[p], &row);
 			}
 			ksft_test_result(ok, "%s %s\n", backing_names[b], cmds[c].name);
 		}
