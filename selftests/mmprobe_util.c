@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,4 +247,103 @@ int util_kernel_version(void)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return 0;
 	return major * 100 + minor;
+}
+
+bool util_swap_enabled(void)
+{
+	char buf[4096], *nl;
+
+	if (util_read_file("/proc/swaps", buf, sizeof(buf)) <= 0)
+		return false;
+	nl = strchr(buf, '\n');
+	return nl && nl[1] != '\0';
+}
+
+bool util_thp_missing_ok(long long fallback_before, char *why, size_t len)
+{
+	long long fallback = util_vmstat("thp_fault_fallback");
+	char mode[64];
+
+	if (!util_setting_get(THP_DIR "/enabled", mode, sizeof(mode)) &&
+	    !strncmp(mode, "never", 5)) {
+		snprintf(why, len, "THP disabled (%s/enabled is never)", THP_DIR);
+		return true;
+	}
+	if (fallback > fallback_before) {
+		snprintf(why, len, "no free huge page (thp_fault_fallback +%lld)",
+			 fallback - fallback_before);
+		return true;
+	}
+	snprintf(why, len, "no THP, and thp_fault_fallback did not move (%lld)", fallback);
+	return false;
+}
+
+#define UTIL_SKIP_REASONS	32
+#define UTIL_SKIP_REASON_LEN	120
+
+/* Shared with the forked tests: reasons in the order first seen. */
+static struct util_skips {
+	int nr;
+	struct {
+		char reason[UTIL_SKIP_REASON_LEN];
+		int count;
+	} r[UTIL_SKIP_REASONS];
+} *util_skips;
+static pid_t util_skips_owner;
+
+void util_skips_init(void)
+{
+	void *p;
+
+	if (util_skips)
+		return;
+	p = mmap(NULL, sizeof(*util_skips), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	util_skips = p;
+	util_skips_owner = getpid();
+}
+
+void util_skip_note(const char *fmt, ...)
+{
+	char reason[UTIL_SKIP_REASON_LEN];
+	va_list ap;
+	int i;
+
+	if (!util_skips)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < util_skips->nr; i++)
+		if (!strcmp(util_skips->r[i].reason, reason))
+			break;
+	if (i == util_skips->nr) {
+		if (i == UTIL_SKIP_REASONS)
+			i--;	/* the last slot collects the rest */
+		else
+			util_skips->nr++;
+		snprintf(util_skips->r[i].reason, UTIL_SKIP_REASON_LEN, "%s", reason);
+	}
+	util_skips->r[i].count++;
+}
+
+void util_skips_report(void)
+{
+	int i, total = 0;
+
+	/* Only the process that made the tally, once: not a forked test. */
+	if (!util_skips || getpid() != util_skips_owner)
+		return;
+	for (i = 0; i < util_skips->nr; i++)
+		total += util_skips->r[i].count;
+	printf("# skips: %d", total);
+	for (i = 0; i < util_skips->nr; i++)
+		printf("%s%s: %d", i ? ", " : " (", util_skips->r[i].reason,
+		       util_skips->r[i].count);
+	printf("%s\n", util_skips->nr ? ")" : "");
+	fflush(stdout);
+	munmap(util_skips, sizeof(*util_skips));
+	util_skips = NULL;
 }

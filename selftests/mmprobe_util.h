@@ -81,4 +81,44 @@ long long util_smaps_kb(const void *addr, const char *field);
 /* The running kernel's release as a number to compare: 6.12 -> 612. */
 int util_kernel_version(void);
 
+/* Is a swap device active (a line after the header of /proc/swaps)? */
+bool util_swap_enabled(void);
+
+/*
+ * A THP fault that gave no THP: is that the machine's doing? True, with the
+ * reason in why, when THP is disabled ("never") or /proc/vmstat's
+ * thp_fault_fallback moved since fallback_before (no free huge page then);
+ * false when the THP should have been there: a failure, not a skip.
+ */
+bool util_thp_missing_ok(long long fallback_before, char *why, size_t len);
+
+/*
+ * Skips by reason. Each skip is noted with util_skip_note() (the harness
+ * programs use UTIL_SKIP() for SKIP()); a program ends with one line,
+ * "# skips: N (reason: n, ...)", from util_skips_report(). The tally lives
+ * in shared memory, so that the harness's forked tests add to it: a
+ * program makes it with util_skips_init() before it forks, as
+ * UTIL_SKIPS_SUMMARY does for the harness programs.
+ */
+void util_skips_init(void);
+void util_skip_note(const char *fmt, ...);
+void util_skips_report(void);
+
+/* UTIL_SKIP(statement, fmt, ...): the harness's SKIP(), noted */
+#define UTIL_SKIP(statement, ...) do {					\
+	util_skip_note(__VA_ARGS__);					\
+	SKIP(statement, __VA_ARGS__);					\
+} while (0)
+
+/* In a harness program: the tally made before the tests, reported at exit. */
+#define UTIL_SKIPS_SUMMARY						\
+static void __attribute__((constructor)) util_skips_ctor(void)		\
+{									\
+	util_skips_init();						\
+}									\
+static void __attribute__((destructor)) util_skips_dtor(void)		\
+{									\
+	util_skips_report();						\
+}
+
 #endif /* _MMPROBE_UTIL_H */
