@@ -60,6 +60,7 @@ static struct {
 	int huge_zero_wp_thp;
 	int swp_exclusive;
 	int longterm_ro_unshare;
+	bool use_zero_page;	/* THP_DIR/use_zero_page is 1 (we set it) */
 } cap;
 
 /* The outcome of the running test. */
@@ -107,6 +108,7 @@ static bool expect_eq(int line, long long expected, long long seen, const char *
 #define EXPECT_TRUE(cond, ...) \
 	((cond) ? true : (fail(__LINE__, __VA_ARGS__), false))
 
+/* A skip the machine explains; a case that also failed still fails. */
 #define SKIP(...) snprintf(cur.skip, sizeof(cur.skip), __VA_ARGS__)
 #define XFAIL(...) snprintf(cur.xfail, sizeof(cur.xfail), __VA_ARGS__)
 
@@ -314,15 +316,23 @@ static bool check_memory(const struct mem *m)
 	return check_data("process memory", m->shadow, (unsigned char *)m->mem, m->win);
 }
 
-static bool thp_populated(const struct mem *m, const char *where, size_t len)
+/*
+ * Did the write fault give a PMD-size THP? If not, that is a skip only when
+ * the machine had none to give (thp_fault_fallback moved since
+ * fallback_before); otherwise a failure of the setup.
+ */
+static bool thp_populated(const char *where, size_t len, long long fallback_before)
 {
 	uint64_t first = pfn_of(where), last = pfn_of(where + len - pagesize);
+	char why[160];
 
-	if (!first || !kpf(first, KPF_THP) || last != first + len / pagesize - 1) {
-		SKIP("no PMD-size THP was allocated (memory fragmented?)");
-		return false;
-	}
-	return true;
+	if (first && kpf(first, KPF_THP) && last == first + len / pagesize - 1)
+		return true;
+	if (util_thp_missing_ok(fallback_before, why, sizeof(why)))
+		SKIP("%s", why);
+	else
+		FAIL("setup: a MADV_HUGEPAGE write fault gave no PMD-size THP: %s", why);
+	return false;
 }
 
 static int hugetlb_free(size_t hsize)
@@ -349,6 +359,8 @@ static char *gigantic;
 
 static bool setup_thp(struct mem *m)
 {
+	long long fallback = util_vmstat("thp_fault_fallback");
+
 	if (!cap.thp || !pmdsize) {
 		SKIP("THP is not available");
 		return false;
@@ -363,7 +375,7 @@ static bool setup_thp(struct mem *m)
 	if (!EXPECT_EQ(0, madvise(m->mem, pmdsize, MADV_HUGEPAGE), "MADV_HUGEPAGE"))
 		return false;
 	mem_write(m);
-	return thp_populated(m, m->mem, pmdsize);
+	return thp_populated(m->mem, pmdsize, fallback);
 }
 
 /* Map and populate one kind of memory. False: skip (cur.skip) or fail. */
@@ -402,12 +414,13 @@ static bool mem_setup(struct mem *m, enum kind k, int hugetlb_pages)
 		}
 		mem_write(m);
 		if (k == SWAP) {
-			madvise(m->mem, pagesize, MADV_PAGEOUT);
-			if (!(pagemap(m->mem) & PM_SWAP)) {
-				SKIP("%s",
-				     "MADV_PAGEOUT left the page in memory: is swap on? (/proc/swaps)");
+			if (!util_swap_enabled()) {
+				SKIP("no swap in /proc/swaps (swapon a device; the VM has zram)");
 				return false;
 			}
+			madvise(m->mem, pagesize, MADV_PAGEOUT);
+			return EXPECT_TRUE(pagemap(m->mem) & PM_SWAP,
+					   "setup: MADV_PAGEOUT left the page in memory, with swap on");
 		}
 		return true;
 	case THP_PMD:
@@ -475,7 +488,8 @@ static bool mem_setup(struct mem *m, enum kind k, int hugetlb_pages)
 		m->map = mmap(NULL, m->hsize, PROT_READ | PROT_WRITE, flags, -1, 0);
 		if (m->map == MAP_FAILED) {
 			m->map = NULL;
-			SKIP("no %zu kB hugetlb page: %s", m->hsize >> 10, strerror(errno));
+			FAIL("setup: no %zu kB hugetlb page, with %d free: %s", m->hsize >> 10,
+			     hugetlb_free(m->hsize), strerror(errno));
 			return false;
 		}
 		m->map_len = m->hsize;
@@ -499,11 +513,13 @@ static bool mem_setup(struct mem *m, enum kind k, int hugetlb_pages)
 		madvise(m->mem, pmdsize, MADV_HUGEPAGE);
 		if (*(volatile char *)m->mem)
 			FAIL("fresh memory is not zero");
-		if (!kpf(pfn_of(m->mem), KPF_ZERO_PAGE) || !kpf(pfn_of(m->mem), KPF_THP)) {
-			SKIP("a read fault did not map the huge zero page");
+		if (!cap.use_zero_page) {
+			SKIP("no huge zero page (%s/use_zero_page cannot be 1)", THP_DIR);
 			return false;
 		}
-		return true;
+		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_ZERO_PAGE) &&
+				   kpf(pfn_of(m->mem), KPF_THP),
+				   "setup: a read fault did not map the huge zero page, with use_zero_page 1");
 	default:
 		return false;
 	}
@@ -1988,14 +2004,19 @@ static void result(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(name, sizeof(name), fmt, ap);
 	va_end(ap);
-	if (cur.skip[0])
-		ksft_test_result_skip("%s: %s\n", name, cur.skip);
-	else if (cur.failed)
+	/* Fail outranks skip: a failed step, and then a skip, is a failure. */
+	if (cur.failed) {
+		if (cur.skip[0])
+			ksft_print_msg("%s: failed, then skipped: %s\n", name, cur.skip);
 		ksft_test_result_fail("%s\n", name);
-	else if (cur.xfail[0])
+	} else if (cur.skip[0]) {
+		util_skip_note("%s", cur.skip);
+		ksft_test_result_skip("%s: %s\n", name, cur.skip);
+	} else if (cur.xfail[0]) {
 		ksft_test_result_xfail("%s: %s\n", name, cur.xfail);
-	else
+	} else {
 		ksft_test_result_pass("%s\n", name);
+	}
 }
 
 /* Every pin of the case is gone: nr_foll_pin_acquired == nr_foll_pin_released. */
@@ -2049,6 +2070,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ksft_print_header();
+	util_skips_init();
 	pagesize = getpagesize();
 	if (access(PIN_PATH, R_OK | W_OK))
 		ksft_exit_skip("no %s: load mmprobe (as root)\n", PIN_PATH);
@@ -2065,7 +2087,7 @@ int main(int argc, char **argv)
 		pmdsize = util_pmd_size();
 		pmd_order = pmdsize ? __builtin_ctzl(pmdsize / pagesize) : 0;
 		util_setting_set(THP_DIR "/enabled", "madvise");
-		util_setting_set(THP_DIR "/use_zero_page", "1");
+		cap.use_zero_page = !util_setting_set(THP_DIR "/use_zero_page", "1");
 	}
 	hugetlb_reserve(kind_hsize(HUGETLB_2M), 2);
 	hugetlb_reserve(kind_hsize(HUGETLB_1G), 1);
@@ -2094,6 +2116,7 @@ int main(int argc, char **argv)
 				run_case(&cases[i], k);
 
 	util_settings_restore();
+	util_skips_report();
 	if (ksft_get_fail_cnt())
 		ksft_exit_fail();
 	ksft_exit_pass();
