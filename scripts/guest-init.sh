@@ -125,6 +125,15 @@ echo "TAP version 13"
 set -- $TESTS
 echo "1..$(( $# + 1 + NR_KMEMLEAK ))"
 sed 's/^/# /' /sys/kernel/debug/mmprobe/version
+
+# vmtest.sh -L: THP faults, O_DIRECT reads and fork storms while the suite
+# runs (selftests/mmprobe-loadgen.c); stopped before the unload.
+LOAD_PID=""
+if [ "${LOAD:-0}" = 1 ]; then
+	./mmprobe-loadgen >/tmp/loadgen.log 2>&1 &
+	LOAD_PID=$!
+	echo "# mmprobe-vm: background load started (pid $LOAD_PID)"
+fi
 n=0
 for t in $TESTS; do
 	n=$((n + 1))
@@ -145,6 +154,19 @@ for t in $TESTS; do
 		echo "not ok $n selftests: mmprobe: $t # exit=$rc"
 	fi
 done
+
+if [ -n "$LOAD_PID" ]; then
+	# It runs until killed: any other end, or a worker lost, is a failure.
+	kill "$LOAD_PID" 2>/dev/null
+	wait "$LOAD_PID"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "# mmprobe-vm: background load stopped"
+	else
+		echo "# mmprobe-vm: background load failed (exit $rc)"
+	fi
+	sed 's/^/# /' /tmp/loadgen.log
+fi
 
 # The module must unload once every test is done with it.
 n=$((n + 1))
