@@ -70,9 +70,10 @@
 #define RACE_PAGES	8	/* pages per round */
 #define RACE_SECONDS	8	/* wall time of each variant's rounds */
 #define RACE_MAX_ROUNDS	20000
-#define RACE_CALIBRATE	16	/* rounds without delays that size the window */
+#define RACE_CALIBRATE	16	/* rounds without delays, to start the averages */
 #define RACE_HOLD_MS	1	/* a jiffy, frozen */
 #define RACE_SAMPLES	5	/* reads of the pin balance; the least counts */
+#define RACE_SPINS	200	/* sched_yield()s before a barrier naps */
 
 /* Who takes a page: the pin file, or the gup_test file. */
 enum race_path {
@@ -95,8 +96,11 @@ struct race_count {
 };
 
 /*
- * A barrier that spins, yielding: under TCG a futex wake-up of the other
- * vCPU costs about a millisecond, longer than a whole migration.
+ * A barrier that spins, yielding, then naps: under TCG a futex wake-up of
+ * the other vCPU costs about a millisecond, longer than a whole migration;
+ * but a thread that only yields keeps a kworker off its CPU on 6.1, and
+ * migrate_vma_setup() waits for one (lru_add_drain_all()) when a page sits
+ * in another CPU's LRU batch: 80 ms a round.
  */
 struct race_barrier {
 	int threads;
@@ -106,15 +110,21 @@ struct race_barrier {
 
 static void race_barrier_wait(struct race_barrier *b)
 {
+	struct timespec nap = { .tv_nsec = 20000 };
 	int gen = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
+	long spins;
 
 	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->threads) {
 		__atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
 		return;
 	}
-	while (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == gen)
-		sched_yield();
+	for (spins = 0; __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == gen; spins++) {
+		if (spins < RACE_SPINS)
+			sched_yield();
+		else
+			nanosleep(&nap, NULL);
+	}
 }
 
 struct race;
@@ -145,6 +155,12 @@ struct race {
 
 static size_t pagesize;
 
+/* A line for the log, flushed: 6.1's harness _exit()s the test's child. */
+#define NOTE(fmt, ...) do {						\
+	ksft_print_msg(fmt, ##__VA_ARGS__);				\
+	fflush(stdout);							\
+} while (0)
+
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -161,11 +177,12 @@ static void spin_ns(long ns)
 		;
 }
 
-static int cmp_ll(const void *a, const void *b)
+/* The next running average of a duration, in ns; never 0 (a modulus). */
+static long race_average(long avg, long long d)
 {
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
+	if (avg > 1 && d > 4 * avg)
+		d = 4 * avg;
+	return avg > 1 ? (7 * avg + d) / 8 + 1 : d + 1;
 }
 
 /* The value every 8 bytes of page i hold in round seed: never 0. */
@@ -489,7 +506,6 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 	long rounds = 0, nr_hold = 0, nr_abort = 0, pin_window = 1, mig_window = 1;
 	long long held0, acq0, held1, acq1, ours = 0, deadline;
 	uint64_t rng = self->seed;
-	long long mig_ns[RACE_CALIBRATE], pin_ns[RACE_CALIBRATE];
 	unsigned int seed = 1;
 	char buf[RACE_PAGES * 4096];
 	size_t i;
@@ -518,8 +534,8 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 		ASSERT_EQ(0, pthread_create(&r->pinner[k].thread, NULL, pinner_main,
 					    &r->pinner[k]));
 
-	ksft_print_msg("seed %#llx (MMPROBE_FUZZ_SEED), %d nodes\n",
-		       (unsigned long long)self->seed, self->nodes);
+	NOTE("seed %#llx (MMPROBE_FUZZ_SEED), %d nodes\n",
+	     (unsigned long long)self->seed, self->nodes);
 	deadline = now_ns() + RACE_SECONDS * 1000000000LL;
 	for (rounds = 0; rounds < RACE_MAX_ROUNDS && now_ns() < deadline; rounds++) {
 		uint64_t now_pfn[RACE_PAGES], pin_pfn[RACE_PAGES] = { 0 };
@@ -573,25 +589,23 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 			TH_LOG("round %ld: %s", rounds, why);
 		/*
 		 * The window of the pinners' delays is a migration's length,
-		 * the migration's that of the slowest pinner's takes: each
-		 * side may start anywhere in the other's run.
+		 * the migration's that of the slowest pinner's takes, so that
+		 * each side may start anywhere in the other's run: running
+		 * averages of plain rounds (the first ones of a process can
+		 * be ten times slower), an outlier counting as four times
+		 * the average at most.
 		 */
-		if (calibrating) {
-			mig_ns[rounds] = mig_end - mig_start;
-			pin_ns[rounds] = 0;
+		if (!hold) {
+			long long d = 0;
+
 			for (k = 0; k < r->nr_pinners; k++) {
 				struct pinner *p = &r->pinner[k];
-				long long d = p->end_ns[p->nr - 1] - p->start_ns[0];
 
-				if (d > pin_ns[rounds])
-					pin_ns[rounds] = d;
+				if (p->end_ns[p->nr - 1] - p->start_ns[0] > d)
+					d = p->end_ns[p->nr - 1] - p->start_ns[0];
 			}
-		}
-		if (rounds == RACE_CALIBRATE - 1) {
-			qsort(mig_ns, RACE_CALIBRATE, sizeof(mig_ns[0]), cmp_ll);
-			qsort(pin_ns, RACE_CALIBRATE, sizeof(pin_ns[0]), cmp_ll);
-			pin_window = mig_ns[RACE_CALIBRATE / 2] + 1;
-			mig_window = pin_ns[RACE_CALIBRATE / 2] + 1;
+			pin_window = race_average(pin_window, mig_end - mig_start);
+			mig_window = race_average(mig_window, d);
 		}
 		nr_hold += hold && !flags;
 		nr_abort += !!flags;
@@ -648,16 +662,15 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 
 	for (k = 0; k < r->nr_pinners; k++) {
 		const struct race_count *c = &count[r->pinner[k].path];
-
 		const char *name = path_name[r->pinner[k].path];
 
-		ksft_print_msg("%s: %ld rounds (%ld held, %ld aborted), delays < %ld/%ld us\n",
-			       name, rounds, nr_hold, nr_abort, pin_window / 1000,
-			       mig_window / 1000);
-		ksft_print_msg("%s: %ld pins before the freeze, %ld after the move (%ld waited)\n",
-			       name, c->before, c->after, c->waited);
-		ksft_print_msg("%s: %ld on a restored page (%ld refused), %ld late, %ld busy\n",
-			       name, c->restored, c->refused, c->late, c->other);
+		NOTE("%s: %ld rounds (%ld held, %ld aborted), delays < %ld/%ld us\n",
+		     name, rounds, nr_hold, nr_abort, pin_window / 1000,
+		     mig_window / 1000);
+		NOTE("%s: %ld pins before the freeze, %ld after the move (%ld waited)\n",
+		     name, c->before, c->after, c->waited);
+		NOTE("%s: %ld on a restored page (%ld refused), %ld late, %ld busy\n",
+		     name, c->restored, c->refused, c->late, c->other);
 	}
 	/* Both sides of the window, for every path. */
 	for (k = 0; k < r->nr_pinners; k++) {
@@ -672,8 +685,8 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 	/* Every pin taken was released, and vmstat saw them all. */
 	held1 = foll_pins_held();
 	acq1 = foll_pins_acquired();
-	ksft_print_msg("%lld FOLL_PIN pins taken; nr_foll_pin_acquired +%lld, held %lld -> %lld\n",
-		       ours, acq1 - acq0, held0, held1);
+	NOTE("%lld FOLL_PIN pins taken; nr_foll_pin_acquired +%lld, held %lld -> %lld\n",
+	     ours, acq1 - acq0, held0, held1);
 	EXPECT_EQ(held0, held1);
 	EXPECT_LE(ours, acq1 - acq0);
 }
