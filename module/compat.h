@@ -177,6 +177,16 @@ static inline bool mmprobe_pmd_special(pmd_t pmd)
 #endif
 }
 
+/* PFN maps at PUD level: v6.12. */
+static inline bool mmprobe_pud_special(pud_t pud)
+{
+#ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
+	return pud_special(pud);
+#else
+	return false;
+#endif
+}
+
 /*
  * The userfaultfd bit of PTEs and PMDs: pte_uffd_wp() and friends were
  * renamed pte_uffd() when the bit stopped meaning only write-protect (7.x,

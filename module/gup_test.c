@@ -71,15 +71,19 @@ static atomic_long_t gup_test_longterm_held;
 
 /**
  * struct gup_test_file - the state of one open gup_test file
- * @lock: serializes the PIN_LONGTERM_TEST_* commands; protects @pages and
- *	@nr_pages
+ * @lock: serializes the PIN_LONGTERM_TEST_* commands; protects the fields
+ *	below
  * @pages: the pages PIN_LONGTERM_TEST_START pinned, NULL when none
  * @nr_pages: how many of @pages are pinned
+ * @mm: the mm the pins were charged to (hold.c), mmgrab()ed; NULL when none
+ * @charged: pages charged to @mm
  */
 struct gup_test_file {
-	struct mutex lock; /* protects pages and nr_pages */
+	struct mutex lock; /* protects all below */
 	struct page **pages;
 	unsigned long nr_pages;
+	struct mm_struct *mm;
+	unsigned long charged;
 };
 
 /**
@@ -193,7 +197,7 @@ static void gup_test_verify(const struct gup_test_op *op, unsigned int gup_flags
  * mmprobe's description of it.
  */
 static void gup_test_dump(struct mmprobe_gup_test *gt, struct page **pages,
-			  unsigned long nr)
+			  unsigned long nr, bool show_pfn)
 {
 	struct mmprobe_page_info info;
 	struct vm_area_struct *vma;
@@ -222,14 +226,14 @@ static void gup_test_dump(struct mmprobe_gup_test *gt, struct page **pages,
 		vma = vma_lookup(current->mm, addr);
 		mmprobe_page_info_fill(&info, pages[index], vma,
 				       folio_test_pmd_mappable(page_folio(pages[index])));
-		mmprobe_page_info_format(buf, sizeof(buf), &info, true);
+		mmprobe_page_info_format(buf, sizeof(buf), &info, show_pfn);
 		pr_info("gup_test: page #%u addr=0x%lx kind=%s %s\n", index, addr,
 			mmprobe_kind_names[info.kind], buf);
 	}
 }
 
 /* Commands 1-6: take [addr, addr + size), check, dump, release, time it. */
-static int gup_test_run(unsigned int cmd, struct mmprobe_gup_test *gt)
+static int gup_test_run(struct file *file, unsigned int cmd, struct mmprobe_gup_test *gt)
 {
 	unsigned long start, end, nr_pages, done = 0;
 	struct mm_struct *mm = current->mm;
@@ -256,13 +260,20 @@ static int gup_test_run(unsigned int cmd, struct mmprobe_gup_test *gt)
 	nr_pages = gt->size >> PAGE_SHIFT;
 	if (!nr_pages || nr_pages > GUP_TEST_MAX_PAGES)
 		return -EINVAL;
+	/* Held only during the ioctl, but held: charged as every hold. */
+	ret = mmprobe_hold_charge(file, mm, nr_pages);
+	if (ret)
+		return ret;
 
 	pages = kvcalloc(nr_pages, sizeof(*pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!pages)
-		return -ENOMEM;
+	if (!pages) {
+		ret = -ENOMEM;
+		goto uncharge;
+	}
 	if (!op.fast && mmap_read_lock_killable(mm)) {
 		kvfree(pages);
-		return -EINTR;
+		ret = -EINTR;
+		goto uncharge;
 	}
 
 	/* As the kernel's file: stop at the first call that falls short. */
@@ -292,7 +303,7 @@ static int gup_test_run(unsigned int cmd, struct mmprobe_gup_test *gt)
 
 	gup_test_verify(&op, flags, pages, done);
 	if (cmd == MMPROBE_DUMP_USER_PAGES_TEST)
-		gup_test_dump(gt, pages, done);
+		gup_test_dump(gt, pages, done, mmprobe_access_pfn(file));
 
 	t0 = ktime_get();
 	gup_test_release_pages(&op, pages, done);
@@ -305,6 +316,8 @@ static int gup_test_run(unsigned int cmd, struct mmprobe_gup_test *gt)
 	/* Partial progress is in gt->size; no page at all is an error. */
 	if (!done)
 		ret = nr < 0 ? nr : -EFAULT;
+uncharge:
+	mmprobe_hold_uncharge(mm, nr_pages);
 	return ret;
 }
 
@@ -320,10 +333,15 @@ static void gup_test_longterm_stop(struct gup_test_file *gf)
 	kvfree(gf->pages);
 	gf->pages = NULL;
 	gf->nr_pages = 0;
+	mmprobe_hold_uncharge(gf->mm, gf->charged);
+	mmdrop(gf->mm);
+	gf->mm = NULL;
+	gf->charged = 0;
 }
 
 /* PIN_LONGTERM_TEST_START: all of the range pinned, or nothing. */
-static int gup_test_longterm_start(struct gup_test_file *gf, void __user *uarg)
+static int gup_test_longterm_start(struct file *file, struct gup_test_file *gf,
+				   void __user *uarg)
 {
 	struct mmprobe_pin_longterm_test args;
 	unsigned int flags = FOLL_LONGTERM;
@@ -332,6 +350,7 @@ static int gup_test_longterm_start(struct gup_test_file *gf, void __user *uarg)
 	struct page **pages;
 	long nr = 0;
 	bool fast;
+	int ret;
 
 	lockdep_assert_held(&gf->lock);
 	if (gf->pages)
@@ -348,18 +367,27 @@ static int gup_test_longterm_start(struct gup_test_file *gf, void __user *uarg)
 	nr_pages = args.size >> PAGE_SHIFT;
 	if (!nr_pages || nr_pages > GUP_TEST_MAX_PAGES)
 		return -EINVAL;
+	ret = mmprobe_hold_charge(file, mm, nr_pages);
+	if (ret)
+		return ret;
 
 	pages = kvcalloc(nr_pages, sizeof(*pages), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!pages)
+	if (!pages) {
+		mmprobe_hold_uncharge(mm, nr_pages);
 		return -ENOMEM;
+	}
 	if (args.flags & MMPROBE_PIN_LONGTERM_TEST_FLAG_USE_WRITE)
 		flags |= FOLL_WRITE;
 	fast = args.flags & MMPROBE_PIN_LONGTERM_TEST_FLAG_USE_FAST;
 	if (!fast && mmap_read_lock_killable(mm)) {
 		kvfree(pages);
+		mmprobe_hold_uncharge(mm, nr_pages);
 		return -EINTR;
 	}
 
+	mmgrab(mm);
+	gf->mm = mm;
+	gf->charged = nr_pages;
 	gf->pages = pages;
 	gf->nr_pages = 0;
 	while (gf->nr_pages < nr_pages) {
@@ -415,8 +443,8 @@ static int gup_test_longterm_read(struct gup_test_file *gf, void __user *uarg)
 	return 0;
 }
 
-static long gup_test_longterm_ioctl(struct gup_test_file *gf, unsigned int cmd,
-				    void __user *uarg)
+static long gup_test_longterm_ioctl(struct file *file, struct gup_test_file *gf,
+				    unsigned int cmd, void __user *uarg)
 {
 	long ret = 0;
 
@@ -424,7 +452,7 @@ static long gup_test_longterm_ioctl(struct gup_test_file *gf, unsigned int cmd,
 		return -EINTR;
 	switch (cmd) {
 	case MMPROBE_PIN_LONGTERM_TEST_START:
-		ret = gup_test_longterm_start(gf, uarg);
+		ret = gup_test_longterm_start(file, gf, uarg);
 		break;
 	case MMPROBE_PIN_LONGTERM_TEST_STOP:
 		gup_test_longterm_stop(gf);
@@ -449,7 +477,7 @@ static long gup_test_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	case MMPROBE_PIN_LONGTERM_TEST_STOP:
 	case MMPROBE_PIN_LONGTERM_TEST_READ:
 		mmprobe_stat_inc(MMPROBE_STAT_GUP_TEST_IOCTLS);
-		return mmprobe_err(gup_test_longterm_ioctl(gf, cmd, uarg));
+		return mmprobe_err(gup_test_longterm_ioctl(file, gf, cmd, uarg));
 	case MMPROBE_GUP_FAST_BENCHMARK:
 	case MMPROBE_PIN_FAST_BENCHMARK:
 	case MMPROBE_PIN_LONGTERM_BENCHMARK:
@@ -464,7 +492,7 @@ static long gup_test_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	mmprobe_stat_inc(MMPROBE_STAT_GUP_TEST_IOCTLS);
 	if (copy_from_user(&gt, uarg, sizeof(gt)))
 		return mmprobe_err(-EFAULT);
-	ret = gup_test_run(cmd, &gt);
+	ret = gup_test_run(file, cmd, &gt);
 	if (ret)
 		return mmprobe_err(ret);
 	if (copy_to_user(uarg, &gt, sizeof(gt)))
@@ -501,7 +529,6 @@ static const struct file_operations gup_test_fops = {
 	.owner		= THIS_MODULE,
 	.open		= gup_test_open,
 	.unlocked_ioctl	= gup_test_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
 	.release	= gup_test_release,
 };
 

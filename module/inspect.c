@@ -9,41 +9,19 @@
  * struct mmprobe_inspect_entry per entry ("binary").
  * Documentation/inspect.rst has the format.
  *
- * How the walk is made safe
- * -------------------------
- * walk_page_range(), folio_walk_start(), __pte_offset_map_lock() and
- * follow_pte() are not exported to modules, so this file walks the page
- * tables itself, as the kernel's own lockless walkers do:
+ * Locking: the page tables are read through mmprobe_walk() (walk.c, which
+ * states what protects each step); this file adds only what binds a report
+ * to its mm:
  *
  * - The mm: a write binds the file to an mm with mmgrab() (the struct stays,
- *   the address space may go); each chunk of the walk takes mmget_not_zero()
- *   first, so it never walks an address space that exit_mmap() tears down,
- *   and stops with a "cut ... reason=exited" line when the process is gone.
+ *   the address space may go), after mmprobe_access_mm() checked that the
+ *   opener may see it; each chunk of the walk takes mmget_not_zero() first,
+ *   so it never walks an address space that exit_mmap() tears down, and
+ *   stops with a "cut ... reason=exited" line when the process is gone.
  *   .release drops the mmgrab().
- * - VMAs, PGD, P4D, PUD and PMD tables: mmap_read_lock_killable() for the
- *   whole chunk. Tables above the PTE level are freed only by
- *   free_pgtables(), after their VMAs left the tree under the mmap write
- *   lock, so they stay while a VMA found under the read lock covers them.
- *   hugetlb's shared PMD tables are the exception: huge_pmd_unshare() needs
- *   the file's i_mmap_rwsem for writing, so the walk of a VM_MAYSHARE hugetlb
- *   VMA holds it for reading.
- * - PTE tables: since v6.5 khugepaged, MADV_COLLAPSE and (v6.14+) empty-table
- *   reclaim free them under the mmap read lock or none at all, with the PMD
- *   lock and pte_free_defer(), i.e. after an RCU grace period. So, as in
- *   __pte_offset_map_lock(): read the PMD with pmdp_get_lockless() under
- *   rcu_read_lock(), map the table it points to, take its PTE lock and check
- *   with pmd_same() that the PMD still points to that table, else retry.
- *   Up to v6.4 those paths took the mmap write lock and the check always
- *   holds.
- * - PMD and PUD leaves (THP, hugetlb, huge PFN maps): read again under the
- *   PMD or PUD lock (hugetlb: the lock huge_pte_lock() would take) and
- *   re-classified, so a leaf that was split, collapsed, zapped or turned into
- *   a migration entry in between is seen as what it now is.
- * - Pages: described with mmprobe_page_info_fill() while the lock of the
- *   entry that maps them is held: the entry cannot be zapped meanwhile, so
- *   the mapping's reference keeps the folio. Nothing outlives the lock: no
- *   page, folio or page-table pointer is kept, and the report holds only
- *   numbers (PFNs only for CAP_SYS_ADMIN, never kernel pointers).
+ * - Pages: described in the walk's callbacks, under the lock of the entry
+ *   that maps them. The report holds only numbers (PFNs only when the
+ *   opener had CAP_SYS_ADMIN, never kernel pointers).
  *
  * Bounds: one chunk of the walk visits at most INSPECT_BUDGET entries and
  * fills at most INSPECT_BUF_SIZE bytes, then drops every lock; between chunks
@@ -74,6 +52,7 @@
 #include "mmprobe.h"
 #include "mmprobe_uapi.h"
 #include "page.h"
+#include "walk.h"
 
 /* Output buffered per chunk; one line never needs more than INSPECT_LINE_MAX. */
 #define INSPECT_BUF_SIZE	(32 * 1024)
@@ -86,23 +65,16 @@
 #define INSPECT_CMD_MAX		128
 #define INSPECT_TOKEN_MAX	32
 
-enum inspect_level {
-	INSPECT_PTE,
-	INSPECT_PMD,
-	INSPECT_PUD,
-	INSPECT_NR_LEVELS
+static const char * const inspect_level_names[MMPROBE_NR_LEVELS] = {
+	[MMPROBE_LEVEL_PTE] = "pte",
+	[MMPROBE_LEVEL_PMD] = "pmd",
+	[MMPROBE_LEVEL_PUD] = "pud",
 };
 
-static const char * const inspect_level_names[INSPECT_NR_LEVELS] = {
-	[INSPECT_PTE] = "pte",
-	[INSPECT_PMD] = "pmd",
-	[INSPECT_PUD] = "pud",
-};
-
-static const u64 inspect_level_uapi[INSPECT_NR_LEVELS] = {
-	[INSPECT_PTE] = MMPROBE_INSPECT_LEVEL_PTE,
-	[INSPECT_PMD] = MMPROBE_INSPECT_LEVEL_PMD,
-	[INSPECT_PUD] = MMPROBE_INSPECT_LEVEL_PUD,
+static const u64 inspect_level_uapi[MMPROBE_NR_LEVELS] = {
+	[MMPROBE_LEVEL_PTE] = MMPROBE_INSPECT_LEVEL_PTE,
+	[MMPROBE_LEVEL_PMD] = MMPROBE_INSPECT_LEVEL_PMD,
+	[MMPROBE_LEVEL_PUD] = MMPROBE_INSPECT_LEVEL_PUD,
 };
 
 /* Binary records carry page.h's kinds as they are. */
@@ -148,10 +120,10 @@ static const u64 inspect_cut_flags[] = {
 	[INSPECT_CUT_EXITED] = MMPROBE_INSPECT_CUT_EXITED,
 };
 
-static const unsigned int inspect_level_shift[INSPECT_NR_LEVELS] = {
-	[INSPECT_PTE] = PAGE_SHIFT,
-	[INSPECT_PMD] = PMD_SHIFT,
-	[INSPECT_PUD] = PUD_SHIFT,
+static const unsigned int inspect_level_shift[MMPROBE_NR_LEVELS] = {
+	[MMPROBE_LEVEL_PTE] = PAGE_SHIFT,
+	[MMPROBE_LEVEL_PMD] = PMD_SHIFT,
+	[MMPROBE_LEVEL_PUD] = PUD_SHIFT,
 };
 
 /* Totals of one (kind, level) for "summary", in entries and base pages. */
@@ -174,7 +146,7 @@ struct inspect_totals {
  * @lines: lines produced so far
  * @summary: report totals instead of lines
  * @binary: report struct mmprobe_inspect_entry records instead of lines
- * @show_pfn: the writer had CAP_SYS_ADMIN
+ * @show_pfn: the opener had CAP_SYS_ADMIN
  * @limited: an entry was found after max_lines lines
  * @done: the report is complete: reads return end of file
  * @len: bytes in @buf
@@ -197,14 +169,14 @@ struct inspect_file {
 	bool done;
 	size_t len;
 	size_t off;
-	struct inspect_totals totals[MMPROBE_NR_KINDS][INSPECT_NR_LEVELS];
+	struct inspect_totals totals[MMPROBE_NR_KINDS][MMPROBE_NR_LEVELS];
 	char buf[];
 };
 
 /* One entry as it will be reported; filled under the entry's lock. */
 struct inspect_leaf {
 	unsigned long addr;
-	enum inspect_level level;
+	enum mmprobe_level level;
 	enum mmprobe_kind kind;
 	bool has_info;			/* @info describes the mapped page */
 	bool has_pfn;
@@ -221,30 +193,12 @@ struct inspect_leaf {
 	struct mmprobe_page_info info;
 };
 
-/* The state of one chunk of the walk. */
-struct inspect_walk {
-	struct inspect_file *st;
-	struct mm_struct *mm;
-	long budget;
-};
-
-/* May this chunk go on: budget left, room for a line, limit not hit? */
-static bool inspect_room(const struct inspect_walk *w)
-{
-	const struct inspect_file *st = w->st;
-
-	return w->budget > 0 && !st->limited &&
-	       (st->summary || st->len + INSPECT_LINE_MAX <= INSPECT_BUF_SIZE);
-}
-
 /*
  * May one more entry be reported? Asked when an entry is found, so that a
  * report cut by max_lines is cut only if there is an entry left out.
  */
-static bool inspect_may_emit(struct inspect_walk *w)
+static bool inspect_may_emit(struct inspect_file *st)
 {
-	struct inspect_file *st = w->st;
-
 	if (st->summary)
 		return true;
 	if (st->lines >= st->max_lines)
@@ -360,10 +314,8 @@ static void inspect_count(struct inspect_file *st, const struct inspect_leaf *l)
 }
 
 /* Report one entry. Called under the lock of the entry. */
-static void inspect_emit(struct inspect_walk *w, const struct inspect_leaf *l)
+static void inspect_emit(struct inspect_file *st, const struct inspect_leaf *l)
 {
-	struct inspect_file *st = w->st;
-
 	if (st->summary) {
 		inspect_count(st, l);
 		return;
@@ -399,7 +351,7 @@ static void inspect_present(struct inspect_leaf *l, struct vm_area_struct *vma,
 		l->kind = MMPROBE_KIND_PFNMAP;
 		return;
 	}
-	mmprobe_page_info_fill(&l->info, pfn_to_page(pfn), vma, l->level != INSPECT_PTE);
+	mmprobe_page_info_fill(&l->info, pfn_to_page(pfn), vma, l->level != MMPROBE_LEVEL_PTE);
 	l->has_info = true;
 	l->kind = l->info.kind;
 	l->exclusive = l->info.exclusive;
@@ -457,8 +409,8 @@ static void inspect_softleaf(struct inspect_leaf *l, swp_entry_t entry)
  * A PTE-encoded entry: a PTE, or a hugetlb entry at any level (hugetlb
  * encodes its PMD and PUD entries as PTEs, see huge_ptep_get()).
  */
-static void inspect_pte_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
-			     unsigned long addr, enum inspect_level level, pte_t pte)
+static void inspect_pte_leaf(struct inspect_file *st, struct vm_area_struct *vma,
+			     unsigned long addr, enum mmprobe_level level, pte_t pte)
 {
 	struct inspect_leaf l = { .addr = addr, .level = level, .pinned = -1 };
 
@@ -466,10 +418,10 @@ static void inspect_pte_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
 		unsigned long pfn;
 
 		switch (level) {
-		case INSPECT_PMD:
+		case MMPROBE_LEVEL_PMD:
 			pfn = pmd_pfn(__pmd(pte_val(pte)));
 			break;
-		case INSPECT_PUD:
+		case MMPROBE_LEVEL_PUD:
 			pfn = pud_pfn(__pud(pte_val(pte)));
 			break;
 		default:
@@ -489,14 +441,14 @@ static void inspect_pte_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
 		if (l.kind == MMPROBE_KIND_SWAP)
 			l.exclusive = mmprobe_pte_swp_exclusive(pte);
 	}
-	inspect_emit(w, &l);
+	inspect_emit(st, &l);
 }
 
 /* A PMD leaf or non-present PMD; the caller holds the PMD lock. */
-static void inspect_pmd_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
+static void inspect_pmd_leaf(struct inspect_file *st, struct vm_area_struct *vma,
 			     unsigned long addr, pmd_t pmd)
 {
-	struct inspect_leaf l = { .addr = addr, .level = INSPECT_PMD, .pinned = -1 };
+	struct inspect_leaf l = { .addr = addr, .level = MMPROBE_LEVEL_PMD, .pinned = -1 };
 
 	if (pmd_present(pmd)) {
 		l.write = !!pmd_write(pmd);
@@ -510,278 +462,83 @@ static void inspect_pmd_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
 		l.uffd_wp = !!mmprobe_pmd_swp_uffd_wp(pmd);
 		inspect_softleaf(&l, mmprobe_pmd_to_leaf(pmd));
 	}
-	inspect_emit(w, &l);
+	inspect_emit(st, &l);
 }
 
 /* A PUD leaf (DAX or huge PFN map); the caller holds the PUD lock. */
-static void inspect_pud_leaf(struct inspect_walk *w, struct vm_area_struct *vma,
+static void inspect_pud_leaf(struct inspect_file *st, struct vm_area_struct *vma,
 			     unsigned long addr, pud_t pud)
 {
-	struct inspect_leaf l = { .addr = addr, .level = INSPECT_PUD, .pinned = -1 };
+	struct inspect_leaf l = { .addr = addr, .level = MMPROBE_LEVEL_PUD, .pinned = -1 };
 
 	l.write = !!pud_write(pud);
 	l.dirty = !!pud_dirty(pud);
 	l.young = !!pud_young(pud);
 	l.soft_dirty = !!pud_soft_dirty(pud);
-	inspect_present(&l, vma, pud_pfn(pud), false);
-	inspect_emit(w, &l);
+	inspect_present(&l, vma, pud_pfn(pud), mmprobe_pud_special(pud));
+	inspect_emit(st, &l);
 }
 
 /*
- * The PTE table that @pmdval (read from @pmdp) points to, for [addr, end).
- * Called under rcu_read_lock(), which keeps a table freed by pte_free_defer()
- * from being reused; the PTE lock and the pmd_same() check make sure it is
- * still this mm's table.
- *
- * Return: where the walk stopped (@end when done), or 0 to retry.
+ * The walk's callbacks: each reports one entry, under its lock, unless the
+ * report is full; then the chunk ends there and the next one starts again
+ * at that entry.
  */
-static unsigned long inspect_pte_table(struct inspect_walk *w, struct vm_area_struct *vma,
-				       pmd_t *pmdp, pmd_t pmdval,
-				       unsigned long addr, unsigned long end)
+static int inspect_walk_pte(struct mmprobe_walk *walk, unsigned long addr,
+			    unsigned long end, enum mmprobe_level level, pte_t pte)
 {
-	spinlock_t *ptl;	/* the lock of the entry being read */
-	pte_t *ptep;
+	struct inspect_file *st = walk->private;
 
-	/* No CONFIG_HIGHPTE on 64-bit: the table is in the direct map. */
-	ptep = pte_offset_kernel(&pmdval, addr);
-	ptl = pte_lockptr(w->mm, &pmdval);
-	spin_lock(ptl);
-	if (!pmd_same(pmdval, mmprobe_pmdp_get_lockless(pmdp))) {
-		spin_unlock(ptl);
-		mmprobe_stat_inc(MMPROBE_STAT_INSPECT_RETRIES);
-		return 0;
-	}
-	for (; addr < end; addr += PAGE_SIZE, ptep++) {
-		pte_t pte = ptep_get(ptep);
-
-		w->budget--;
-		if (pte_none(pte))
-			continue;
-		if (!inspect_may_emit(w))
-			break;
-		inspect_pte_leaf(w, vma, addr, INSPECT_PTE, pte);
-	}
-	spin_unlock(ptl);
-	return addr;
+	if (!inspect_may_emit(st))
+		return MMPROBE_WALK_STOP;
+	/* A hugetlb entry is reported at the start of its huge page. */
+	addr &= ~((1UL << inspect_level_shift[level]) - 1);
+	inspect_pte_leaf(st, walk->vma, addr, level, pte);
+	return 0;
 }
 
-static unsigned long inspect_pmd_range(struct inspect_walk *w, struct vm_area_struct *vma,
-				       pud_t *pudp, unsigned long addr, unsigned long end)
+static int inspect_walk_pmd(struct mmprobe_walk *walk, unsigned long addr,
+			    unsigned long end, pmd_t pmd)
 {
-	pmd_t *pmdp = pmd_offset(pudp, addr);
-	unsigned long next, stop;
-	spinlock_t *ptl;	/* the lock of the entry being read */
-	pmd_t pmdval;
+	struct inspect_file *st = walk->private;
 
-	for (; addr < end; pmdp++, addr = next) {
-		next = pmd_addr_end(addr, end);
-		if (!inspect_room(w))
-			return addr;
-again:
-		w->budget--;
-		rcu_read_lock();
-		pmdval = mmprobe_pmdp_get_lockless(pmdp);
-		if (pmd_none(pmdval)) {
-			rcu_read_unlock();
-			continue;
-		}
-		if (!pmd_present(pmdval) || pmd_leaf(pmdval)) {
-			rcu_read_unlock();
-			ptl = pmd_lock(w->mm, pmdp);
-			pmdval = *pmdp;
-			if (pmd_present(pmdval) && !pmd_leaf(pmdval)) {
-				/* became a table (split) */
-				spin_unlock(ptl);
-				goto again;
-			}
-			if (!pmd_none(pmdval)) {
-				if (!inspect_may_emit(w)) {
-					spin_unlock(ptl);
-					return addr;
-				}
-				inspect_pmd_leaf(w, vma, addr & PMD_MASK, pmdval);
-			}
-			spin_unlock(ptl);
-			continue;
-		}
-		if (pmd_bad(pmdval)) {
-			rcu_read_unlock();
-			continue;
-		}
-		stop = inspect_pte_table(w, vma, pmdp, pmdval, addr, next);
-		rcu_read_unlock();
-		if (!stop)
-			goto again;
-		if (stop < next)
-			return stop;
-	}
-	return addr;
+	if (!inspect_may_emit(st))
+		return MMPROBE_WALK_STOP;
+	inspect_pmd_leaf(st, walk->vma, addr & PMD_MASK, pmd);
+	return 0;
 }
 
-static unsigned long inspect_pud_range(struct inspect_walk *w, struct vm_area_struct *vma,
-				       p4d_t *p4dp, unsigned long addr, unsigned long end)
+static int inspect_walk_pud(struct mmprobe_walk *walk, unsigned long addr,
+			    unsigned long end, pud_t pud)
 {
-	pud_t *pudp = pud_offset(p4dp, addr);
-	unsigned long next, stop;
-	spinlock_t *ptl;	/* the lock of the entry being read */
-	pud_t pudval;
+	struct inspect_file *st = walk->private;
 
-	for (; addr < end; pudp++, addr = next) {
-		next = pud_addr_end(addr, end);
-		if (!inspect_room(w))
-			return addr;
-		w->budget--;
-		pudval = READ_ONCE(*pudp);
-		if (pud_none(pudval) || !pud_present(pudval))
-			continue;
-		if (pud_leaf(pudval)) {
-			ptl = pud_lock(w->mm, pudp);
-			pudval = *pudp;
-			if (pud_present(pudval) && pud_leaf(pudval)) {
-				if (!inspect_may_emit(w)) {
-					spin_unlock(ptl);
-					return addr;
-				}
-				inspect_pud_leaf(w, vma, addr & PUD_MASK, pudval);
-			}
-			spin_unlock(ptl);
-			if (pud_leaf(pudval) || pud_none(pudval))
-				continue;
-		}
-		if (pud_bad(pudval))
-			continue;
-		stop = inspect_pmd_range(w, vma, pudp, addr, next);
-		if (stop < next)
-			return stop;
-	}
-	return addr;
+	if (!inspect_may_emit(st))
+		return MMPROBE_WALK_STOP;
+	inspect_pud_leaf(st, walk->vma, addr & PUD_MASK, pud);
+	return 0;
 }
 
-static unsigned long inspect_pgd_range(struct inspect_walk *w, struct vm_area_struct *vma,
-				       unsigned long addr, unsigned long end)
-{
-	unsigned long pgd_next, next, stop;
-	pgd_t *pgdp;
-	p4d_t *p4dp;
-
-	mmap_assert_locked(w->mm);
-	for (; addr < end; addr = pgd_next) {
-		pgd_next = pgd_addr_end(addr, end);
-		if (!inspect_room(w))
-			return addr;
-		w->budget--;
-		pgdp = pgd_offset(w->mm, addr);
-		if (pgd_none(READ_ONCE(*pgdp)) || pgd_bad(READ_ONCE(*pgdp)))
-			continue;
-		p4dp = p4d_offset(pgdp, addr);
-		for (; addr < pgd_next; p4dp++, addr = next) {
-			p4d_t p4dval = READ_ONCE(*p4dp);
-
-			next = p4d_addr_end(addr, pgd_next);
-			if (!inspect_room(w))
-				return addr;
-			w->budget--;
-			if (p4d_none(p4dval) || p4d_bad(p4dval))
-				continue;
-			stop = inspect_pud_range(w, vma, p4dp, addr, next);
-			if (stop < next)
-				return stop;
-		}
-	}
-	return addr;
-}
-
-/*
- * A hugetlb VMA: one entry per huge page, at the PMD or PUD level. The lock
- * is the one huge_pte_lock() takes; i_mmap_rwsem keeps shared PMD tables.
- */
-static unsigned long inspect_hugetlb_range(struct inspect_walk *w, struct vm_area_struct *vma,
-					   unsigned long addr, unsigned long end)
-{
-	unsigned long sz = huge_page_size(hstate_vma(vma));
-	struct address_space *mapping = NULL;
-	enum inspect_level level;
-	unsigned long haddr;
-	spinlock_t *ptl;	/* the lock of the entry being read */
-	pgd_t *pgdp;
-	p4d_t *p4dp;
-	pud_t *pudp;
-	pte_t *ptep;
-	pte_t pte;
-
-	mmap_assert_locked(w->mm);
-	if (sz == PMD_SIZE)
-		level = INSPECT_PMD;
-	else if (sz == PUD_SIZE)
-		level = INSPECT_PUD;
-	else
-		return end;	/* x86 has no other sizes */
-	if ((vma->vm_flags & VM_MAYSHARE) && vma->vm_file) {
-		mapping = vma->vm_file->f_mapping;
-		i_mmap_lock_read(mapping);
-	}
-	for (; addr < end; addr = haddr + sz) {
-		haddr = addr & ~(sz - 1);
-		if (!inspect_room(w))
-			break;
-		w->budget--;
-		pgdp = pgd_offset(w->mm, haddr);
-		if (pgd_none(READ_ONCE(*pgdp)))
-			continue;
-		p4dp = p4d_offset(pgdp, haddr);
-		if (p4d_none(READ_ONCE(*p4dp)))
-			continue;
-		pudp = pud_offset(p4dp, haddr);
-		if (level == INSPECT_PUD) {
-			ptep = (pte_t *)pudp;
-			ptl = &w->mm->page_table_lock;
-		} else {
-			pud_t pudval = READ_ONCE(*pudp);
-			pmd_t *pmdp;
-
-			if (pud_none(pudval) || !pud_present(pudval) || pud_leaf(pudval))
-				continue;
-			pmdp = pmd_offset(pudp, haddr);
-			ptep = (pte_t *)pmdp;
-			ptl = pmd_lockptr(w->mm, pmdp);
-		}
-		spin_lock(ptl);
-		pte = ptep_get(ptep);
-		if (!pte_none(pte) && !inspect_may_emit(w)) {
-			spin_unlock(ptl);
-			break;
-		}
-		if (!pte_none(pte))
-			inspect_pte_leaf(w, vma, haddr, level, pte);
-		spin_unlock(ptl);
-	}
-	if (mapping)
-		i_mmap_unlock_read(mapping);
-	return min(addr, end);
-}
+static const struct mmprobe_walk_ops inspect_walk_ops = {
+	.pte	= inspect_walk_pte,
+	.pmd	= inspect_walk_pmd,
+	.pud	= inspect_walk_pud,
+};
 
 /* One chunk of the walk, from st->next. Called with the mmap lock held. */
 static void inspect_walk_chunk(struct inspect_file *st, struct mm_struct *mm)
 {
-	struct inspect_walk w = { .st = st, .mm = mm, .budget = INSPECT_BUDGET };
-	unsigned long addr = st->next, end;
-	struct vm_area_struct *vma;
+	struct mmprobe_walk walk = {
+		.ops	= &inspect_walk_ops,
+		.mm	= mm,
+		.private = st,
+		.budget	= INSPECT_BUDGET,
+	};
+	unsigned long addr;
 
-	mmap_assert_locked(mm);
-	while (addr < st->end && inspect_room(&w)) {
-		vma = find_vma(mm, addr);
-		if (!vma || vma->vm_start >= st->end) {
-			addr = st->end;
-			break;
-		}
-		addr = max(addr, vma->vm_start);
-		end = min(vma->vm_end, st->end);
-		if (is_vm_hugetlb_page(vma))
-			addr = inspect_hugetlb_range(&w, vma, addr, end);
-		else
-			addr = inspect_pgd_range(&w, vma, addr, end);
-	}
+	addr = mmprobe_walk(&walk, st->next, st->end);
 	st->next = max(addr, st->next);
+	mmprobe_stat_add(MMPROBE_STAT_INSPECT_RETRIES, walk.retries);
 }
 
 static __printf(2, 3) void inspect_print(struct inspect_file *st, const char *fmt, ...)
@@ -800,7 +557,7 @@ static void inspect_finish(struct inspect_file *st, enum inspect_cut cut)
 	int kind, level;
 
 	for (kind = 0; st->summary && kind < MMPROBE_NR_KINDS; kind++) {
-		for (level = 0; level < INSPECT_NR_LEVELS; level++) {
+		for (level = 0; level < MMPROBE_NR_LEVELS; level++) {
 			const struct inspect_totals *t = &st->totals[kind][level];
 
 			if (!t->entries)
@@ -992,43 +749,6 @@ static int inspect_parse(const char *buf, struct inspect_cmd *cmd)
 	return i == n ? 0 : -EINVAL;
 }
 
-/*
- * The mm of @nr (0: the caller's), with mm_count held. Another process's
- * needs CAP_SYS_ADMIN.
- */
-static struct mm_struct *inspect_get_mm(int nr)
-{
-	struct task_struct *task;
-	struct mm_struct *mm;
-	struct pid *pid;
-
-	if (!nr) {
-		mm = current->mm;
-		if (!mm)
-			return ERR_PTR(-ESRCH);
-		mmgrab(mm);
-		return mm;
-	}
-	pid = find_get_pid(nr);
-	if (!pid)
-		return ERR_PTR(-ESRCH);
-	task = get_pid_task(pid, PIDTYPE_PID);
-	put_pid(pid);
-	if (!task)
-		return ERR_PTR(-ESRCH);
-	mm = get_task_mm(task);
-	put_task_struct(task);
-	if (!mm)
-		return ERR_PTR(-ESRCH);	/* kernel thread, or exited */
-	if (mm != current->mm && !capable(CAP_SYS_ADMIN)) {
-		mmput(mm);
-		return ERR_PTR(-EPERM);
-	}
-	mmgrab(mm);
-	mmput(mm);
-	return mm;
-}
-
 static ssize_t inspect_write(struct file *file, const char __user *ubuf,
 			     size_t count, loff_t *ppos)
 {
@@ -1051,7 +771,7 @@ static ssize_t inspect_write(struct file *file, const char __user *ubuf,
 	if (!PAGE_ALIGNED(cmd.start) || !PAGE_ALIGNED(cmd.end) || cmd.start >= cmd.end)
 		return mmprobe_err(-EINVAL);
 
-	mm = inspect_get_mm(cmd.pid);
+	mm = mmprobe_access_mm(file, cmd.pid);
 	if (IS_ERR(mm))
 		return mmprobe_err(PTR_ERR(mm));
 	if (cmd.end > mm->task_size) {
@@ -1072,7 +792,7 @@ static ssize_t inspect_write(struct file *file, const char __user *ubuf,
 	st->lines = 0;
 	st->summary = cmd.summary;
 	st->binary = cmd.binary;
-	st->show_pfn = capable(CAP_SYS_ADMIN);
+	st->show_pfn = mmprobe_access_pfn(file);
 	st->limited = false;
 	st->done = false;
 	st->len = 0;

@@ -6,11 +6,18 @@
  * One MMPROBE_IOC_MIGRATE call does everything under mmap_read_lock():
  * migrate_vma_setup() with system pages selected collects the range, locks
  * each folio and replaces its page-table entries with migration entries;
- * the probe reads the page tables (its own walk, under each table's lock),
+ * the probe reads the page tables (through mmprobe_walk(), walk.c),
  * optionally sleeps so that another thread can race, copies every frozen
  * page into a new page on the chosen node, and lets migrate_vma_pages() and
  * migrate_vma_finalize() move or restore each page before it reads the page
  * tables once more. Nothing stays locked or frozen when the call returns.
+ *
+ * Only private anonymous folios (not KSM) are given a new page. The device
+ * migration API has no in-tree caller that moves page cache: for a file or
+ * shmem folio migrate_vma_pages() would call migrate_folio(), which does
+ * not move folio->private (buffer heads) and BUG()s on writeback. Such
+ * folios may be frozen by setup (it collects every mapped page) and are
+ * always restored, with reason "not_anon".
  *
  * Per open file: the mm of the process that opened it (mmgrab()), dropped in
  * .release; a call works on that mm while mmget_not_zero() holds it.
@@ -37,6 +44,7 @@
 #include "mmprobe.h"
 #include "mmprobe_uapi.h"
 #include "page.h"
+#include "walk.h"
 
 /* One call: the range, the migrate_vma arrays and the report. */
 struct migrate_call {
@@ -189,87 +197,55 @@ static void migrate_read_pmd(struct mmprobe_migrate_pte *s,
 	migrate_read_leaf(s, mmprobe_pmd_to_leaf(pmd), vma, true, idx);
 }
 
-/*
- * Read the entries of [addr, end), which one PMD covers, into the snapshot
- * at @off of each page's report.
- *
- * Upper tables are not freed while mmap_lock is held. A PTE table can be,
- * since v6.5 (khugepaged retracting it), but only after an RCU grace
- * period: so the table is entered under rcu_read_lock() and used only once
- * its lock is held and the PMD still points to it, as
- * __pte_offset_map_lock() does (not exported).
- */
-static void migrate_walk_pmd(struct migrate_call *mc, unsigned long addr,
-			     unsigned long end, size_t off)
+/* The snapshot being taken: at @off of each page's report. */
+struct migrate_snap {
+	struct migrate_call *mc;
+	size_t off;
+};
+
+/* Walk callbacks, under the entry's lock; hugetlb VMAs are refused. */
+static int migrate_walk_pte(struct mmprobe_walk *walk, unsigned long addr,
+			    unsigned long end, enum mmprobe_level level, pte_t pte)
 {
-	struct mm_struct *mm = mc->mm;
-	spinlock_t *ptl;	/* the PMD's, or the PTE table's */
-	pmd_t *pmdp, pmd;
-	pte_t *ptep;
-	pgd_t *pgd;
-	p4d_t *p4d;
-	pud_t *pud;
+	struct migrate_snap *snap = walk->private;
 
-	pgd = pgd_offset(mm, addr);
-	if (pgd_none(*pgd) || pgd_bad(*pgd))
-		return;
-	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(*p4d) || p4d_bad(*p4d))
-		return;
-	pud = pud_offset(p4d, addr);
-	if (pud_none(*pud) || !pud_present(*pud) || pud_bad(*pud))
-		return;
-	pmdp = pmd_offset(pud, addr);
-again:
-	pmd = mmprobe_pmdp_get_lockless(pmdp);
-	if (pmd_none(pmd))
-		return;
-	if (pmd_trans_huge(pmd) || !pmd_present(pmd)) {
-		ptl = pmd_lock(mm, pmdp);
-		pmd = *pmdp;
-		if (pmd_present(pmd) && !pmd_trans_huge(pmd)) {
-			spin_unlock(ptl);
-			goto again;
-		}
-		for (; !pmd_none(pmd) && addr < end; addr += PAGE_SIZE)
-			migrate_read_pmd(migrate_slot(mc, addr, off), mc->vma, pmd,
-					 (addr & ~PMD_MASK) >> PAGE_SHIFT);
-		spin_unlock(ptl);
-		return;
-	}
-	if (pmd_bad(pmd))
-		return;
-
-	rcu_read_lock();
-	ptl = pte_lockptr(mm, &pmd);
-	spin_lock(ptl);
-	if (unlikely(!pmd_same(pmd, mmprobe_pmdp_get_lockless(pmdp)))) {
-		spin_unlock(ptl);
-		rcu_read_unlock();
-		goto again;
-	}
-	ptep = pte_offset_kernel(&pmd, addr);
-	for (; addr < end; addr += PAGE_SIZE, ptep++)
-		migrate_read_pte(migrate_slot(mc, addr, off), mc->vma, ptep_get(ptep));
-	spin_unlock(ptl);
-	rcu_read_unlock();
+	if (level == MMPROBE_LEVEL_PTE)
+		migrate_read_pte(migrate_slot(snap->mc, addr, snap->off), walk->vma, pte);
+	return 0;
 }
+
+static int migrate_walk_pmd(struct mmprobe_walk *walk, unsigned long addr,
+			    unsigned long end, pmd_t pmd)
+{
+	struct migrate_snap *snap = walk->private;
+
+	for (; addr < end; addr += PAGE_SIZE)
+		migrate_read_pmd(migrate_slot(snap->mc, addr, snap->off), walk->vma, pmd,
+				 (addr & ~PMD_MASK) >> PAGE_SHIFT);
+	return 0;
+}
+
+static const struct mmprobe_walk_ops migrate_walk_ops = {
+	.pte	= migrate_walk_pte,
+	.pmd	= migrate_walk_pmd,
+};
 
 /* Snapshot the whole range into the struct mmprobe_migrate_pte at @off. */
 static void migrate_walk(struct migrate_call *mc, size_t off)
 {
-	unsigned long end = mc->start + (mc->nr << PAGE_SHIFT);
-	unsigned long addr, next, i;
+	struct migrate_snap snap = { .mc = mc, .off = off };
+	struct mmprobe_walk walk = {
+		.ops	= &migrate_walk_ops,
+		.mm	= mc->mm,
+		.private = &snap,
+		.budget	= LONG_MAX,
+	};
+	unsigned long i;
 
-	mmap_assert_locked(mc->mm);
 	for (i = 0; i < mc->nr; i++)
 		migrate_slot(mc, mc->start + (i << PAGE_SHIFT), off)->node =
 			MMPROBE_MIGRATE_NO_NODE;
-	for (addr = mc->start; addr < end; addr = next) {
-		next = pmd_addr_end(addr, end);
-		migrate_walk_pmd(mc, addr, next, off);
-		cond_resched();
-	}
+	mmprobe_walk(&walk, mc->start, mc->start + (mc->nr << PAGE_SHIFT));
 }
 
 /*
@@ -353,11 +329,18 @@ static void migrate_alloc_copy(struct migrate_call *mc, int node)
 
 	for (i = 0; i < mc->nr; i++) {
 		struct page *spage = migrate_pfn_to_page(mc->src[i]);
+		struct folio *folio;
 		struct page *dpage;
 
 		if (!spage || !(mc->src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
-		if (folio_test_large(page_folio(spage))) {
+		folio = page_folio(spage);
+		if (!folio_test_anon(folio) || folio_test_ksm(folio)) {
+			/* Page cache or KSM: see the top of this file. */
+			mc->why[i] = MMPROBE_MIGRATE_REASON_NOT_ANON;
+			continue;
+		}
+		if (folio_test_large(folio)) {
 			/* Not collected without MIGRATE_VMA_SELECT_COMPOUND. */
 			mc->why[i] = MMPROBE_MIGRATE_REASON_LARGE;
 			continue;
@@ -499,11 +482,23 @@ static long migrate_check(const struct mmprobe_migrate_args *args)
 	return 0;
 }
 
-static long migrate_ioctl_migrate(struct mm_struct *mm,
+/* PFNs only for an opener with CAP_SYS_ADMIN (access.c). */
+static void migrate_hide_pfns(struct migrate_call *mc)
+{
+	unsigned long i;
+
+	for (i = 0; i < mc->nr; i++) {
+		mc->rep[i].before.pfn = 0;
+		mc->rep[i].frozen.pfn = 0;
+		mc->rep[i].after.pfn = 0;
+	}
+}
+
+static long migrate_ioctl_migrate(struct file *file,
 				  struct mmprobe_migrate_args __user *uargs)
 {
 	struct mmprobe_migrate_args args;
-	struct migrate_call mc = { .mm = mm };
+	struct migrate_call mc = { .mm = file->private_data };
 	long ret;
 
 	if (copy_from_user(&args, uargs, sizeof(args)))
@@ -532,6 +527,8 @@ static long migrate_ioctl_migrate(struct mm_struct *mm,
 		goto out;
 
 	migrate_results(&mc, &args);
+	if (!mmprobe_access_pfn(file))
+		migrate_hide_pfns(&mc);
 	ret = -EFAULT;
 	if (args.pages && copy_to_user(u64_to_user_ptr(args.pages), mc.rep,
 				       mc.nr * sizeof(*mc.rep)))
@@ -551,8 +548,7 @@ static long migrate_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 {
 	switch (cmd) {
 	case MMPROBE_IOC_MIGRATE:
-		return mmprobe_err(migrate_ioctl_migrate(file->private_data,
-							 (void __user *)arg));
+		return mmprobe_err(migrate_ioctl_migrate(file, (void __user *)arg));
 	default:
 		return mmprobe_err(-ENOTTY);
 	}

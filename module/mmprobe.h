@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/dcache.h>
+#include <linux/types.h>
 
 #define MMPROBE_VERSION "0.1.0"
 
@@ -66,6 +67,20 @@ static inline long mmprobe_err(long err)
 		mmprobe_stat_inc(MMPROBE_STAT_ERRORS);
 	return err;
 }
+
+struct file;
+struct mm_struct;
+struct seq_file;
+
+/* access.c: the one access policy, decided by the opener's credentials */
+bool mmprobe_access_pfn(const struct file *file);
+struct mm_struct *mmprobe_access_mm(const struct file *file, pid_t nr);
+
+/* hold.c: pages held, charged to pinned_vm and a module-wide limit */
+int mmprobe_hold_charge(const struct file *file, struct mm_struct *mm,
+			unsigned long nr);
+void mmprobe_hold_uncharge(struct mm_struct *mm, unsigned long nr);
+void mmprobe_hold_show(struct seq_file *m);
 
 void mmprobe_stats_init(struct dentry *root);
 void mmprobe_version_init(struct dentry *root);

@@ -14,7 +14,7 @@
 #include <linux/ioctl.h>
 
 /* Bumped whenever a structure, ioctl number or text key changes meaning. */
-#define MMPROBE_ABI_VERSION	1
+#define MMPROBE_ABI_VERSION	2
 
 #define MMPROBE_IOC_MAGIC	'M'
 
@@ -288,7 +288,8 @@ struct mmprobe_inspect_entry {
 /* One page-table entry and the page it maps, at one moment. */
 struct mmprobe_migrate_pte {
 	__u64 flags;		/* (out) MMPROBE_MIGRATE_PTE_* and _PAGE_* */
-	__u64 pfn;		/* (out) page mapped or named; 0 when none */
+	/* (out) page mapped or named; 0 when none, or without CAP_SYS_ADMIN */
+	__u64 pfn;
 	__u64 node;		/* (out) its node, or MMPROBE_MIGRATE_NO_NODE */
 	__u64 refcount;		/* (out) folio refcount */
 	__u64 mapcount;		/* (out) folio mapcount */
@@ -322,6 +323,7 @@ enum mmprobe_migrate_reason {
 	MMPROBE_MIGRATE_REASON_ABORTED,		/* MMPROBE_MIGRATE_ABORT */
 	MMPROBE_MIGRATE_REASON_NOMEM,		/* no page free on the node */
 	MMPROBE_MIGRATE_REASON_REFUSED,		/* migrate_vma_pages() refused */
+	MMPROBE_MIGRATE_REASON_NOT_ANON,	/* page cache or KSM: never moved */
 };
 
 /* struct mmprobe_migrate_page.src: what the migrate_vma steps said */

@@ -10,14 +10,20 @@
  * part or all of them. Whatever is still held when the file is released
  * (close, or the exit of the last process holding it) is released then.
  *
+ * Every page held is charged first (hold.c): to the caller's pinned_vm
+ * against RLIMIT_MEMLOCK unless the opener has CAP_IPC_LOCK, and to the
+ * module-wide max_held_pages; a take keeps its mm (mmgrab()) to uncharge
+ * it when its pages are released, whoever releases them.
+ *
  * Locking: pin_session.lock serialises the ioctls of a session and protects
  * its takes and counts; it nests outside the caller's mmap_lock. A take's
  * pages are kept alive by the pin or reference the session holds on each;
- * nothing else is kept between ioctls (no mm, no VMA, no page table).
+ * the mm_struct of a take by mmgrab(), not its address space. Where a page
+ * is mapped is read through mmprobe_walk() (walk.c) under the mmap_lock;
+ * no VMA or page table is kept between ioctls.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/capability.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -30,13 +36,13 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/user_namespace.h>
 #include <linux/xarray.h>
 
 #include "compat.h"
 #include "mmprobe.h"
 #include "mmprobe_uapi.h"
 #include "page.h"
+#include "walk.h"
 
 /* Pages one session may hold: 256 MiB worth by default, at most 4 GiB worth. */
 #define PIN_DEFAULT_MAX_PAGES	(SZ_256M >> PAGE_SHIFT)
@@ -78,6 +84,8 @@ struct pin_seen {
 
 /**
  * struct pin_take - pages held by one MMPROBE_PIN_IOC_TAKE
+ * @mm: the address space the pages were taken from, mmgrab()ed; its
+ *	pinned_vm is charged @nr_live pages
  * @addr: user address of the first page
  * @nr_pages: pages taken, from @addr on
  * @nr_live: pages of @pages not yet released
@@ -89,6 +97,7 @@ struct pin_seen {
  * All fields are protected by the session's lock.
  */
 struct pin_take {
+	struct mm_struct *mm;
 	unsigned long addr;
 	unsigned long nr_pages;
 	unsigned long nr_live;
@@ -121,62 +130,95 @@ static const u8 pin_kinds[MMPROBE_NR_KINDS] = {
 	[MMPROBE_KIND_KSM]		= MMPROBE_PIN_KIND_KSM,
 };
 
-/*
- * The level of the entry that maps @addr: a PUD or PMD leaf, or else a PTE
- * table (whose entry is not read). Only the upper levels are looked at:
- * their tables are freed only when the range is unmapped, which the
- * mmap_lock held for reading excludes for a VMA still in the tree; each
- * entry is read once, as GUP-fast does, since a PMD may change under us
- * (THP split or collapse, zap).
- */
-static enum mmprobe_pin_level pin_level(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t *pgdp, pgd;
-	p4d_t *p4dp, p4d;
-	pud_t *pudp, pud;
-	pmd_t *pmdp, pmd;
+/* Where the page a walk looks for is mapped. */
+struct pin_where {
+	unsigned long pfn;		/* the page held */
+	enum mmprobe_pin_level level;	/* the entry mapping it at the address */
+};
 
-	mmap_assert_locked(mm);
-	pgdp = pgd_offset(mm, addr);
-	pgd = READ_ONCE(*pgdp);
-	if (pgd_none(pgd) || pgd_bad(pgd))
-		return MMPROBE_PIN_LEVEL_NONE;
-	p4dp = p4d_offset(pgdp, addr);
-	p4d = READ_ONCE(*p4dp);
-	if (p4d_none(p4d) || p4d_bad(p4d))
-		return MMPROBE_PIN_LEVEL_NONE;
-	pudp = pud_offset(p4dp, addr);
-	pud = READ_ONCE(*pudp);
-	if (pud_none(pud))
-		return MMPROBE_PIN_LEVEL_NONE;
-	if (pud_leaf(pud))
-		return MMPROBE_PIN_LEVEL_PUD;
-	if (pud_bad(pud))
-		return MMPROBE_PIN_LEVEL_NONE;
-	pmdp = pmd_offset(pudp, addr);
-	pmd = READ_ONCE(*pmdp);
-	if (pmd_none(pmd))
-		return MMPROBE_PIN_LEVEL_NONE;
-	if (pmd_present(pmd) && pmd_leaf(pmd))
-		return MMPROBE_PIN_LEVEL_PMD;
-	return MMPROBE_PIN_LEVEL_PTE;
+static const enum mmprobe_pin_level pin_levels[MMPROBE_NR_LEVELS] = {
+	[MMPROBE_LEVEL_PTE] = MMPROBE_PIN_LEVEL_PTE,
+	[MMPROBE_LEVEL_PMD] = MMPROBE_PIN_LEVEL_PMD,
+	[MMPROBE_LEVEL_PUD] = MMPROBE_PIN_LEVEL_PUD,
+};
+
+/* Walk callbacks: does the entry at @addr map the page held? */
+static int pin_walk_pte(struct mmprobe_walk *walk, unsigned long addr,
+			unsigned long end, enum mmprobe_level level, pte_t pte)
+{
+	struct pin_where *where = walk->private;
+	unsigned long pfn;
+
+	if (!pte_present(pte))
+		return 0;
+	switch (level) {
+	case MMPROBE_LEVEL_PMD:		/* hugetlb */
+		pfn = pmd_pfn(__pmd(pte_val(pte))) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+		break;
+	case MMPROBE_LEVEL_PUD:
+		pfn = pud_pfn(__pud(pte_val(pte))) + ((addr & ~PUD_MASK) >> PAGE_SHIFT);
+		break;
+	default:
+		pfn = pte_pfn(pte);
+		break;
+	}
+	if (pfn == where->pfn)
+		where->level = pin_levels[level];
+	return 0;
 }
+
+static int pin_walk_pmd(struct mmprobe_walk *walk, unsigned long addr,
+			unsigned long end, pmd_t pmd)
+{
+	struct pin_where *where = walk->private;
+
+	if (pmd_present(pmd) &&
+	    pmd_pfn(pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT) == where->pfn)
+		where->level = MMPROBE_PIN_LEVEL_PMD;
+	return 0;
+}
+
+static int pin_walk_pud(struct mmprobe_walk *walk, unsigned long addr,
+			unsigned long end, pud_t pud)
+{
+	struct pin_where *where = walk->private;
+
+	if (pud_pfn(pud) + ((addr & ~PUD_MASK) >> PAGE_SHIFT) == where->pfn)
+		where->level = MMPROBE_PIN_LEVEL_PUD;
+	return 0;
+}
+
+static const struct mmprobe_walk_ops pin_walk_ops = {
+	.pte	= pin_walk_pte,
+	.pmd	= pin_walk_pmd,
+	.pud	= pin_walk_pud,
+};
 
 /*
  * Describe @page, held by the caller, as seen at @addr of @mm (NULL: without
- * the mapping's context, when the mmap_lock could not be taken).
+ * the mapping's context, when the mmap_lock could not be taken). The level
+ * is that of the entry mapping @page at @addr; MMPROBE_PIN_LEVEL_NONE when
+ * @addr maps another page now (COW, zap, munmap) or nothing.
+ *
+ * Context: @mm's mmap_lock held for reading, if @mm.
  */
 static void pin_describe(struct mm_struct *mm, unsigned long addr, struct page *page,
 			 struct pin_seen *seen)
 {
+	struct pin_where where = { .pfn = page_to_pfn(page) };
+	struct mmprobe_walk walk = {
+		.ops	= &pin_walk_ops,
+		.mm	= mm,
+		.private = &where,
+		.budget	= LONG_MAX,
+	};
 	struct vm_area_struct *vma = NULL;
 
-	seen->level = MMPROBE_PIN_LEVEL_NONE;
 	if (mm) {
+		mmprobe_walk(&walk, addr, addr + PAGE_SIZE);
 		vma = vma_lookup(mm, addr);
-		if (vma)
-			seen->level = pin_level(mm, addr);
 	}
+	seen->level = where.level;
 	mmprobe_page_info_fill(&seen->info, page, vma,
 			       seen->level >= MMPROBE_PIN_LEVEL_PMD);
 }
@@ -226,12 +268,14 @@ static unsigned long pin_release(struct pin_take *t, unsigned long first, unsign
 		released++;
 	}
 	t->nr_live -= released;
+	mmprobe_hold_uncharge(t->mm, released);
 	mmprobe_stat_add(MMPROBE_STAT_PIN_RELEASED, released);
 	return released;
 }
 
 static void pin_take_free(struct pin_take *t)
 {
+	mmdrop(t->mm);
 	kvfree(t->pages);
 	kvfree(t->seen);
 	kfree(t);
@@ -309,15 +353,18 @@ static long pin_take_pages(struct pin_take *t, const struct mmprobe_pin_take *ar
 	/* What the pages are now that they are held; the pins keep them alive. */
 	if (!locked && !mmap_read_lock_killable(mm))
 		locked = true;
-	for (i = 0; i < done; i++)
+	for (i = 0; i < done; i++) {
 		pin_describe(locked ? mm : NULL, t->addr + i * PAGE_SIZE, t->pages[i],
 			     &t->seen[i]);
+		if (!((i + 1) % PIN_INFO_CHUNK))
+			cond_resched();
+	}
 	if (locked)
 		mmap_read_unlock(mm);
 	return 0;
 }
 
-static long pin_ioc_take(struct pin_session *s, void __user *uarg)
+static long pin_ioc_take(struct pin_session *s, struct file *file, void __user *uarg)
 {
 	struct mmprobe_pin_take arg;
 	unsigned long len, end, max;
@@ -345,10 +392,17 @@ static long pin_ioc_take(struct pin_session *s, void __user *uarg)
 	max = READ_ONCE(pin_max_pages);
 	if (s->nr_live >= max || arg.nr_pages > max - s->nr_live)
 		return -ENOSPC;
+	ret = mmprobe_hold_charge(file, current->mm, arg.nr_pages);
+	if (ret)
+		return ret;
 
 	t = kzalloc_obj(*t, GFP_KERNEL_ACCOUNT);
-	if (!t)
-		return -ENOMEM;
+	if (!t) {
+		ret = -ENOMEM;
+		goto uncharge;
+	}
+	mmgrab(current->mm);
+	t->mm = current->mm;
 	t->addr = arg.addr;
 	t->pin = !(arg.method == MMPROBE_PIN_METHOD_GUP ||
 		   arg.method == MMPROBE_PIN_METHOD_GUP_FAST);
@@ -363,6 +417,8 @@ static long pin_ioc_take(struct pin_session *s, void __user *uarg)
 	ret = pin_take_pages(t, &arg);
 	if (ret)
 		goto free;
+	/* From here on, what is held (t->nr_live) is what stays charged. */
+	mmprobe_hold_uncharge(t->mm, arg.nr_pages - t->nr_pages);
 	mmprobe_stat_add(t->pin ? MMPROBE_STAT_PIN_PINNED : MMPROBE_STAT_PIN_REFS,
 			 t->nr_pages);
 	if (t->nr_pages < arg.nr_pages)
@@ -384,8 +440,12 @@ static long pin_ioc_take(struct pin_session *s, void __user *uarg)
 
 release:
 	pin_release(t, 0, t->nr_pages);
+	pin_take_free(t);
+	return ret;
 free:
 	pin_take_free(t);
+uncharge:
+	mmprobe_hold_uncharge(current->mm, arg.nr_pages);
 	return ret;
 }
 
@@ -409,7 +469,7 @@ static long pin_ioc_info(struct pin_session *s, struct file *file,
 			 struct mmprobe_pin_range *r)
 {
 	struct mmprobe_pin_page __user *ubuf = u64_to_user_ptr(r->buf);
-	bool show_pfn = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
+	bool show_pfn = mmprobe_access_pfn(file);
 	bool now = r->flags & MMPROBE_PIN_INFO_NOW;
 	struct mm_struct *mm = current->mm;
 	struct mmprobe_pin_page *out;
@@ -460,6 +520,7 @@ static long pin_ioc_info(struct pin_session *s, struct file *file,
 			break;
 		}
 		r->nr_done += n;
+		cond_resched();
 	}
 	kfree(out);
 	return ret;
@@ -561,7 +622,7 @@ static long pin_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmprobe_err(-EINTR);
 	switch (cmd) {
 	case MMPROBE_PIN_IOC_TAKE:
-		ret = pin_ioc_take(s, uarg);
+		ret = pin_ioc_take(s, file, uarg);
 		break;
 	case MMPROBE_PIN_IOC_INFO:
 		ret = pin_ioc_info(s, file, &r);
@@ -614,7 +675,6 @@ static const struct file_operations pin_fops = {
 	.open		= pin_open,
 	.release	= pin_release_file,
 	.unlocked_ioctl	= pin_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
 };
 
 /**

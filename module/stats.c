@@ -66,6 +66,7 @@ static int stats_show(struct seq_file *m, void *v)
 	for (i = 0; i < MMPROBE_NR_STATS; i++)
 		seq_printf(m, "%s %ld\n", stats_names[i] ?: "unnamed",
 			   atomic_long_read(&stats_counters[i]));
+	mmprobe_hold_show(m);
 	return 0;
 }
 

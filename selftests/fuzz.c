@@ -1322,6 +1322,22 @@ static const unsigned int fuzz_gup_cmds[] = {
 /* The largest range a command takes (Documentation/gup_test.rst). */
 #define FUZZ_GUP_MAX_PAGES	(INT_MAX / 8)
 
+/*
+ * Would holding @pages more go past max_held_pages (hold.c)? Only a take
+ * near the limit reads what all of mmprobe holds now.
+ */
+static bool fuzz_over_held_max(uint64_t pages)
+{
+	static char buf[4096];
+	long long max, held;
+
+	if (util_read_file(MMPROBE_DIR "/stats", buf, sizeof(buf)) < 0)
+		return false;
+	max = util_kv_get(buf, "held_pages_max");
+	held = util_kv_get(buf, "held_pages");
+	return max >= 0 && held >= 0 && pages > (uint64_t)(max - held);
+}
+
 struct fuzz_gup {
 	int fd;
 	uint64_t longterm;	/* pages PIN_LONGTERM_TEST_START holds */
@@ -1379,6 +1395,8 @@ static void fuzz_gup_run(struct __test_metadata *_metadata, struct fuzz *f,
 	    (known && g.gup_flags > 1) || !g.nr_pages_per_call || !pages ||
 	    g.addr + g.size < g.addr || pages > FUZZ_GUP_MAX_PAGES) {
 		e.errs = FE(EINVAL);
+	} else if (fuzz_over_held_max(pages)) {
+		e.errs = FE(ENOSPC);
 	} else {
 		avail = fuzz_gup_pages(f, g.addr, g.gup_flags & 1);
 		if (!known || avail < 0) {
@@ -1467,6 +1485,8 @@ static void fuzz_gup_longterm(struct __test_metadata *_metadata, struct fuzz *f,
 	} else if (st->longterm || (t.flags & ~3U) || ((t.addr | t.size) & (f->ps - 1)) ||
 		   !pages || t.addr + t.size < t.addr || pages > FUZZ_GUP_MAX_PAGES) {
 		e.errs = FE(EINVAL);
+	} else if (fuzz_over_held_max(pages)) {
+		e.errs = FE(ENOSPC);
 	} else if (avail < 0) {
 		e.ok = true;
 		e.ret = 0;

@@ -7,9 +7,11 @@
  *   them for reading or writing (EACCES), also when the debugfs mount
  *   itself is made traversable, so that the files' own modes are what
  *   refuses.
- * - Root without CAP_SYS_ADMIN may look at its own address space, without
- *   PFNs, but not at another process's (EPERM), as with
- *   /proc/pid/pagemap; with CAP_SYS_ADMIN the PFNs are those pagemap shows.
+ * - The access policy (module/access.c), as a matrix of capability sets
+ *   by file: the opener's credentials decide, not the caller's; its own
+ *   address space needs nothing more, another process's CAP_SYS_PTRACE
+ *   (else EPERM); PFNs need CAP_SYS_ADMIN, in inspect, pin and migrate
+ *   alike, and are then those pagemap shows.
  * - No output prints a kernel pointer: every report of every file, over
  *   every kind of memory of this process and of pid 1, the mmu-notifier
  *   trace, every field of the binary structures, and the kernel log lines
@@ -25,12 +27,15 @@
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "gup_test_uapi.h"
 #include "mmprobe_uapi.h"
 #include "mmprobe_util.h"
+#include "pin_util.h"
 #include "robust_util.h"
 
 #define DEBUGFS		"/sys/kernel/debug"
@@ -184,113 +189,348 @@ static ssize_t permissions_read_all(int fd, char *buf, size_t len)
 	return total;
 }
 
+#define CAP(c)	(1ULL << (c))
+
+/*
+ * One row of the access matrix: the capabilities a child keeps, and whether
+ * it opens the files before dropping the others (the opener's credentials
+ * decide, so such files keep root's rights).
+ */
+struct permissions_row {
+	const char *name;
+	uint64_t caps;
+	bool open_first;
+};
+
+static const struct permissions_row permissions_rows[] = {
+	{ "no capabilities", 0 },
+	{ "CAP_SYS_ADMIN only", CAP(CAP_SYS_ADMIN) },
+	{ "CAP_SYS_PTRACE only", CAP(CAP_SYS_PTRACE) },
+	{ "CAP_SYS_ADMIN and CAP_SYS_PTRACE", CAP(CAP_SYS_ADMIN) | CAP(CAP_SYS_PTRACE) },
+	{ "opened as root, used with no capabilities", 0, true },
+};
+
 struct permissions_cap_arg {
-	char *page;
-	pid_t other;
+	const struct permissions_row *row;
+	char *page;		/* mapped (same address) in this process and the parent */
+	pid_t other;		/* the parent */
 	char *report;
 };
 
+/* Report one disagreement of a matrix row; the child's exit status counts them. */
+#define PERM_CHECK(cond, ...) do {					\
+	if (!(cond)) {							\
+		fprintf(stderr, "# %s: ", perm_name);			\
+		fprintf(stderr, __VA_ARGS__);				\
+		fprintf(stderr, "\n");					\
+		bad = 1;						\
+	}								\
+} while (0)
+
+static uint64_t permissions_pagemap_pfn(int pagemap, const void *addr)
+{
+	uint64_t pm = 0;
+
+	if (pread(pagemap, &pm, sizeof(pm), (uintptr_t)addr / getpagesize() * sizeof(pm)) !=
+	    sizeof(pm))
+		return 0;
+	return pm & PM_PFN_MASK;
+}
+
+/* Inspect "cmd" on fd; return 0 with the report in arg->report, or -errno. */
+static int permissions_report(int fd, const char *cmd, char *report)
+{
+	int ret = permissions_inspect(fd, cmd);
+
+	if (ret)
+		return ret;
+	ret = permissions_read_all(fd, report, REPORT_MAX);
+	return ret < 0 ? ret : 0;
+}
+
 /*
- * Without CAP_SYS_ADMIN: another pid is EPERM, one's own address space is
- * reported without PFNs.
+ * One row, in a child: inspect of its own and of the parent's memory, the
+ * PFNs of inspect, pin and migrate, against pagemap opened with root's
+ * rights. Return: 0 when every answer is the policy's (access.c).
  */
-static int permissions_without_admin(void *data)
+static int permissions_matrix_row(void *data)
 {
 	struct permissions_cap_arg *arg = data;
-	char cmd[128];
-	int fd, bad = 0, ret;
+	const struct permissions_row *row = arg->row;
+	const char *perm_name = row->name;
+	bool admin = row->open_first || (row->caps & CAP(CAP_SYS_ADMIN));
+	bool ptrace = row->open_first || (row->caps & CAP(CAP_SYS_PTRACE));
+	int pagemap, inspect = -1, pin = -1, migrate = -1, bad = 0, ret;
+	char cmd[128], want[64];
+	uint64_t pfn;
 
-	if (robust_drop_cap(CAP_SYS_ADMIN)) {
-		fprintf(stderr, "# cannot drop CAP_SYS_ADMIN: %s\n", strerror(errno));
+	/* Before any drop, so that it shows PFNs. */
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	if (pagemap < 0)
+		return 2;
+	arg->page[getpagesize()] = 2;	/* a page of its own, not the parent's */
+	if (row->open_first) {
+		inspect = open(MMPROBE_DIR "/inspect", O_RDWR);
+		pin = open(MMPROBE_DIR "/pin", O_RDWR);
+		migrate = open(MMPROBE_DIR "/migrate", O_RDWR);
+	}
+	if (robust_keep_caps(row->caps)) {
+		fprintf(stderr, "# %s: capset: %s\n", row->name, strerror(errno));
 		return 2;
 	}
-	if (robust_has_file("inspect")) {
-		fd = open(MMPROBE_DIR "/inspect", O_RDWR);
-		if (fd < 0) {
-			fprintf(stderr, "# open inspect: %s\n", strerror(errno));
-			return 1;
-		}
-		snprintf(cmd, sizeof(cmd), "%d %p", arg->other, arg->page);
-		ret = permissions_inspect(fd, cmd);
-		if (ret != -EPERM) {
-			fprintf(stderr, "# inspect '%s' without CAP_SYS_ADMIN: %s\n", cmd,
-				ret ? strerror(-ret) : "allowed");
-			bad = 1;
-		}
-		/* One's own pid, by number and as 0. */
-		snprintf(cmd, sizeof(cmd), "%d %p", getpid(), arg->page);
-		ret = permissions_inspect(fd, cmd);
-		if (!ret)
-			ret = permissions_read_all(fd, arg->report, REPORT_MAX);
-		if (ret <= 0 || !strstr(arg->report, " anon ") ||
-		    strstr(arg->report, "pfn=")) {
-			fprintf(stderr, "# own report without CAP_SYS_ADMIN (%s): %s\n",
-				ret < 0 ? strerror(-ret) : "read", arg->report);
-			bad = 1;
-		}
-		close(fd);
+	if (!row->open_first) {
+		inspect = open(MMPROBE_DIR "/inspect", O_RDWR);
+		pin = open(MMPROBE_DIR "/pin", O_RDWR);
+		migrate = open(MMPROBE_DIR "/migrate", O_RDWR);
 	}
-#ifdef MMPROBE_PIN_IOC_INFO
-	if (robust_has_file("pin")) {
+	PERM_CHECK(inspect >= 0 && pin >= 0 && migrate >= 0, "open: %s", strerror(errno));
+	if (bad)
+		return bad;
+
+	/* inspect: its own memory, by 0 and by pid; PFNs only with CAP_SYS_ADMIN. */
+	pfn = permissions_pagemap_pfn(pagemap, arg->page + getpagesize());
+	PERM_CHECK(pfn, "pagemap shows no PFN");
+	snprintf(want, sizeof(want), " pfn=%#llx ", (unsigned long long)pfn);
+	snprintf(cmd, sizeof(cmd), "0 %p", arg->page + getpagesize());
+	ret = permissions_report(inspect, cmd, arg->report);
+	PERM_CHECK(!ret && strstr(arg->report, " anon "), "inspect '%s': %s: %s", cmd,
+		   strerror(-ret), arg->report);
+	PERM_CHECK(!!strstr(arg->report, want) == admin && !!strstr(arg->report, "pfn=") == admin,
+		   "inspect of its own page: want%s '%s' in: %s", admin ? "" : " no", want,
+		   arg->report);
+	snprintf(cmd, sizeof(cmd), "%d %p", getpid(), arg->page + getpagesize());
+	ret = permissions_report(inspect, cmd, arg->report);
+	PERM_CHECK(!ret, "inspect '%s': %s", cmd, strerror(-ret));
+
+	/* inspect: the parent's memory needs CAP_SYS_PTRACE, else EPERM. */
+	snprintf(cmd, sizeof(cmd), "%d %p", arg->other, arg->page);
+	ret = permissions_report(inspect, cmd, arg->report);
+	PERM_CHECK(ret == (ptrace ? 0 : -EPERM), "inspect '%s': %s, want %s", cmd,
+		   ret ? strerror(-ret) : "allowed", ptrace ? "allowed" : "EPERM");
+	if (!ret)
+		PERM_CHECK(!!strstr(arg->report, "pfn=") == admin && strstr(arg->report, " anon "),
+			   "inspect of the parent's page: %s", arg->report);
+
+	/* pin: PFNs only with CAP_SYS_ADMIN. */
+	{
 		struct mmprobe_pin_take take = {
-			.addr = (uintptr_t)arg->page, .nr_pages = 1,
+			.addr = (uintptr_t)arg->page + getpagesize(), .nr_pages = 1,
 			.method = MMPROBE_PIN_METHOD_PUP,
 		};
 		struct mmprobe_pin_page page = { };
-		struct mmprobe_pin_range range = {
-			.nr_pages = 1, .buf = (uintptr_t)&page,
+		struct mmprobe_pin_range range = { .nr_pages = 1, .buf = (uintptr_t)&page };
+
+		ret = ioctl(pin, MMPROBE_PIN_IOC_TAKE, &take) ? -errno : 0;
+		PERM_CHECK(!ret, "pin take: %s", strerror(-ret));
+		range.handle = take.handle;
+		range.flags = MMPROBE_PIN_INFO_NOW;
+		ret = ret ?: ioctl(pin, MMPROBE_PIN_IOC_INFO, &range) ? -errno : 0;
+		PERM_CHECK(!ret && page.pfn == (admin ? pfn : 0),
+			   "pin info: %s, pfn %#llx, want %#llx", strerror(-ret),
+			   (unsigned long long)page.pfn, (unsigned long long)(admin ? pfn : 0));
+		PERM_CHECK(page.level == MMPROBE_PIN_LEVEL_PTE, "pin info: level %llu",
+			   (unsigned long long)page.level);
+	}
+	close(pin);
+
+	/* migrate: every PFN of the report only with CAP_SYS_ADMIN. */
+	{
+		struct mmprobe_migrate_page p = { };
+		struct mmprobe_migrate_args m = {
+			.start = (uintptr_t)arg->page + getpagesize(),
+			.len = getpagesize(), .pages = (uintptr_t)&p,
 		};
 
-		fd = open(MMPROBE_DIR "/pin", O_RDWR);
-		if (fd < 0 || ioctl(fd, MMPROBE_PIN_IOC_TAKE, &take)) {
-			fprintf(stderr, "# pin take: %s\n", strerror(errno));
-			return 1;
-		}
-		range.handle = take.handle;
-		if (ioctl(fd, MMPROBE_PIN_IOC_INFO, &range) || page.pfn != 0) {
-			fprintf(stderr, "# pin info without CAP_SYS_ADMIN: pfn %#llx (%s)\n",
-				(unsigned long long)page.pfn, strerror(errno));
-			bad = 1;
-		}
-		close(fd);
+		ret = ioctl(migrate, MMPROBE_IOC_MIGRATE, &m) ? -errno : 0;
+		pfn = permissions_pagemap_pfn(pagemap, arg->page + getpagesize());
+		PERM_CHECK(!ret && m.nr_migrated == 1, "migrate: %s, %llu migrated",
+			   strerror(-ret), (unsigned long long)m.nr_migrated);
+		PERM_CHECK(p.after.pfn == (admin ? pfn : 0) && !!p.before.pfn == admin &&
+			   !!p.frozen.pfn == admin,
+			   "migrate pfns before %#llx frozen %#llx after %#llx, pagemap %#llx",
+			   (unsigned long long)p.before.pfn, (unsigned long long)p.frozen.pfn,
+			   (unsigned long long)p.after.pfn, (unsigned long long)pfn);
 	}
-#endif
+	close(migrate);
+	close(inspect);
+	close(pagemap);
 	return bad;
 }
 
-TEST_F(permissions, cap_sys_admin)
+/*
+ * The access policy, file by file, for each row: the opener's credentials
+ * decide; another process needs CAP_SYS_PTRACE; PFNs need CAP_SYS_ADMIN.
+ */
+TEST_F(permissions, access_matrix)
 {
 	struct permissions_cap_arg arg = { .report = self->report };
-	size_t ps = getpagesize();
-	char cmd[128], want[64];
-	uint64_t pfn;
-	int fd;
+	size_t ps = getpagesize(), i;
 
-	arg.page = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+	if (!robust_has_file("inspect") || !robust_has_file("pin") ||
+	    !robust_has_file("migrate"))
+		ASSERT_TRUE(0) TH_LOG("this mmprobe lacks inspect, pin or migrate");
+	arg.page = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, arg.page);
 	arg.page[0] = 1;
-	arg.other = getppid();
-	pfn = util_pagemap(arg.page) & PM_PFN_MASK;
-	ASSERT_NE(0, pfn) TH_LOG("pagemap shows no PFN: the test needs CAP_SYS_ADMIN");
+	arg.other = getpid();
+	ASSERT_NE(0, util_pagemap(arg.page) & PM_PFN_MASK)
+		TH_LOG("pagemap shows no PFN: the test needs CAP_SYS_ADMIN");
 
-	ASSERT_EQ(0, permissions_in_child(permissions_without_admin, &arg));
+	for (i = 0; i < ARRAY_SIZE(permissions_rows); i++) {
+		arg.row = &permissions_rows[i];
+		EXPECT_EQ(0, permissions_in_child(permissions_matrix_row, &arg))
+			TH_LOG("row '%s'", arg.row->name);
+	}
+	munmap(arg.page, 2 * ps);
+}
 
-	if (!robust_has_file("inspect"))
-		return;
-	/* With CAP_SYS_ADMIN: another pid is allowed, PFNs are pagemap's. */
-	fd = open(MMPROBE_DIR "/inspect", O_RDWR);
+#define PARAM_MAX_HELD	"/sys/module/mmprobe/parameters/max_held_pages"
+#define MEMLOCK_PAGES	16
+
+/* This process's VmPin (mm->pinned_vm, what mmprobe charges), in pages. */
+static long permissions_vmpin(void)
+{
+	char buf[4096], *p;
+	long kb;
+
+	if (util_read_file("/proc/self/status", buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "\nVmPin:");
+	if (!p || sscanf(p + strlen("\nVmPin:"), "%ld", &kb) != 1)
+		return -1;
+	return kb * 1024 / getpagesize();
+}
+
+static long long permissions_stat(const char *name)
+{
+	char buf[4096];
+
+	if (util_read_file(MMPROBE_DIR "/stats", buf, sizeof(buf)) < 0)
+		return -1;
+	return util_kv_get(buf, name);
+}
+
+/* PIN_LONGTERM_TEST_START of gup_test (mmprobe's or the kernel's): 0 or -errno. */
+static int permissions_longterm(int fd, void *mem, size_t nr)
+{
+	struct mmprobe_pin_longterm_test args = {
+		.addr = (uintptr_t)mem, .size = nr * getpagesize(),
+	};
+
+	return ioctl(fd, MMPROBE_PIN_LONGTERM_TEST_START, &args) ? -errno : 0;
+}
+
+/*
+ * In a child with RLIMIT_MEMLOCK of MEMLOCK_PAGES and no CAP_IPC_LOCK: pin
+ * and gup_test charge VmPin and refuse past the limit with ENOMEM; files
+ * opened while the process still had CAP_IPC_LOCK are not limited.
+ */
+static int permissions_memlock(void *data)
+{
+	const size_t limit = MEMLOCK_PAGES * (size_t)getpagesize();
+	const struct rlimit rl = { .rlim_cur = limit, .rlim_max = limit };
+	const char *perm_name = "RLIMIT_MEMLOCK";
+	size_t nr = 4 * MEMLOCK_PAGES;
+	int pin_root, pin, gup_root, gup, bad = 0;
+	long base, ret;
+	uint64_t h;
+	char *mem;
+
+	mem = mmap(NULL, nr * getpagesize(), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	pin_root = open(MMPROBE_DIR "/pin", O_RDWR);
+	gup_root = open("/sys/kernel/debug/gup_test", O_RDWR);
+	if (mem == MAP_FAILED || pin_root < 0 || gup_root < 0 ||
+	    setrlimit(RLIMIT_MEMLOCK, &rl) || robust_drop_cap(CAP_IPC_LOCK))
+		return 2;
+	pin = open(MMPROBE_DIR "/pin", O_RDWR);
+	gup = open("/sys/kernel/debug/gup_test", O_RDWR);
+	base = permissions_vmpin();
+	PERM_CHECK(pin >= 0 && gup >= 0 && base >= 0, "open after the drop: %s",
+		   strerror(errno));
+	if (bad)
+		return bad;
+
+	ret = pin_util_take(pin, mem, MEMLOCK_PAGES, MMPROBE_PIN_METHOD_PUP, 0, &h);
+	PERM_CHECK(ret == MEMLOCK_PAGES, "take of the limit: %ld", ret);
+	PERM_CHECK(permissions_vmpin() == base + MEMLOCK_PAGES, "VmPin %ld pages after it",
+		   permissions_vmpin());
+	ret = pin_util_take(pin, mem + limit, 1, MMPROBE_PIN_METHOD_PUP_FAST, 0, &h);
+	PERM_CHECK(ret == -ENOMEM, "one page past the limit: %ld, want -ENOMEM", ret);
+	ret = permissions_longterm(gup, mem, 1);
+	PERM_CHECK(ret == -ENOMEM, "gup_test past the limit: %ld, want -ENOMEM", ret);
+	PERM_CHECK(permissions_vmpin() == base + MEMLOCK_PAGES, "VmPin %ld pages after refusals",
+		   permissions_vmpin());
+
+	/* Opened with CAP_IPC_LOCK: no limit. */
+	ret = pin_util_take(pin_root, mem, 2 * MEMLOCK_PAGES, MMPROBE_PIN_METHOD_GUP_FAST, 0,
+			    &h);
+	PERM_CHECK(ret == 2 * MEMLOCK_PAGES, "take via the root-opened file: %ld", ret);
+	ret = permissions_longterm(gup_root, mem, MEMLOCK_PAGES);
+	PERM_CHECK(!ret, "gup_test via the root-opened file: %s", strerror(-ret));
+	PERM_CHECK(permissions_vmpin() == base + 4 * MEMLOCK_PAGES, "VmPin %ld pages, want %ld",
+		   permissions_vmpin(), base + 4 * MEMLOCK_PAGES);
+
+	/* Everything released, everything uncharged, whichever way. */
+	PERM_CHECK(pin_util_unpin_all(pin) == MEMLOCK_PAGES, "unpin all");
+	close(pin_root);
+	PERM_CHECK(!ioctl(gup_root, MMPROBE_PIN_LONGTERM_TEST_STOP), "gup_test stop");
+	PERM_CHECK(permissions_vmpin() == base, "VmPin %ld pages at the end, want %ld",
+		   permissions_vmpin(), base);
+	close(gup_root);
+	close(gup);
+	close(pin);
+	return bad;
+}
+
+TEST_F(permissions, pin_memlock)
+{
+	long long pins = pin_util_foll_pins(), held = permissions_stat("held_pages");
+
+	ASSERT_TRUE(robust_has_file("pin")) TH_LOG("this mmprobe has no pin file");
+	ASSERT_EQ(0, access("/sys/kernel/debug/gup_test", F_OK))
+		TH_LOG("no gup_test file: mmprobe's gup_test=0, or an old mmprobe");
+	EXPECT_EQ(0, permissions_in_child(permissions_memlock, NULL));
+	/* Every pin and every charge is gone with the child. */
+	EXPECT_EQ(pins, pin_util_foll_pins());
+	EXPECT_EQ(held, permissions_stat("held_pages"));
+}
+
+/* max_held_pages bounds what all of mmprobe holds, with ENOSPC. */
+TEST_F(permissions, held_pages_max)
+{
+	long long held = permissions_stat("held_pages"), pins = pin_util_foll_pins();
+	size_t ps = getpagesize();
+	char old[32], val[32];
+	uint64_t h;
+	char *mem;
+	int fd;
+
+	ASSERT_LE(0, held) TH_LOG("stats has no held_pages");
+	ASSERT_LT(0, util_read_file(PARAM_MAX_HELD, old, sizeof(old)));
+	EXPECT_EQ(strtoll(old, NULL, 0), permissions_stat("held_pages_max"));
+	EXPECT_EQ(-EINVAL, util_write_file(PARAM_MAX_HELD, "0"));
+	EXPECT_EQ(-EINVAL, util_write_file(PARAM_MAX_HELD, "many"));
+	mem = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	fd = open(MMPROBE_DIR "/pin", O_RDWR);
 	ASSERT_LE(0, fd);
-	snprintf(cmd, sizeof(cmd), "%d 0x1000", arg.other);
-	EXPECT_EQ(0, permissions_inspect(fd, cmd));
-	snprintf(cmd, sizeof(cmd), "0 %p", arg.page);
-	ASSERT_EQ(0, permissions_inspect(fd, cmd));
-	ASSERT_LT(0, permissions_read_all(fd, self->report, REPORT_MAX));
-	snprintf(want, sizeof(want), " pfn=%#llx ", (unsigned long long)pfn);
-	EXPECT_NE(NULL, strstr(self->report, want)) TH_LOG("no '%s' in %s", want,
-							   self->report);
+
+	snprintf(val, sizeof(val), "%lld", held + 8);
+	ASSERT_EQ(0, util_write_file(PARAM_MAX_HELD, val));
+	EXPECT_EQ(-ENOSPC, pin_util_take(fd, mem, 9, MMPROBE_PIN_METHOD_PUP, 0, &h));
+	EXPECT_EQ(8, pin_util_take(fd, mem, 8, MMPROBE_PIN_METHOD_PUP, 0, &h));
+	EXPECT_EQ(held + 8, permissions_stat("held_pages"));
+	EXPECT_EQ(-ENOSPC, pin_util_take(fd, mem + 8 * ps, 1, MMPROBE_PIN_METHOD_GUP, 0, &h));
+	EXPECT_EQ(8, pin_util_unpin_all(fd));
+	EXPECT_EQ(1, pin_util_take(fd, mem + 8 * ps, 1, MMPROBE_PIN_METHOD_GUP, 0, &h));
 	close(fd);
-	munmap(arg.page, ps);
+	EXPECT_EQ(0, util_write_file(PARAM_MAX_HELD, old));
+	EXPECT_EQ(held, permissions_stat("held_pages"));
+	EXPECT_EQ(pins, pin_util_foll_pins());
+	munmap(mem, 16 * ps);
 }
 
 /* Fail on the first kernel pointer in text, saying where it came from. */

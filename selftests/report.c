@@ -1233,7 +1233,7 @@ static const char *const migrate_modes[] = {
 
 static const char *const migrate_reasons[] = {
 	"none", "hole", "zero", "not_present", "large", "pinned", "busy", "aborted",
-	"nomem", "refused",
+	"nomem", "refused", "not_anon",
 };
 
 static const char *migrate_mode_name(uint64_t mode)

@@ -48,6 +48,13 @@ int robust_migrate_report_check(const struct mmprobe_migrate_args *a,
 				 (unsigned long long)rep[i].result);
 			return -1;
 		}
+		/* Page cache and KSM are never moved (Documentation/migrate.rst). */
+		if (rep[i].result == MMPROBE_MIGRATE_MIGRATED &&
+		    !(rep[i].frozen.flags & MMPROBE_MIGRATE_PAGE_ANON)) {
+			snprintf(why, len, "page %llu: migrated, but not anon: flags %#llx",
+				 (unsigned long long)i, (unsigned long long)rep[i].frozen.flags);
+			return -1;
+		}
 		moved += rep[i].result == MMPROBE_MIGRATE_MIGRATED;
 		frozen += rep[i].result != MMPROBE_MIGRATE_SKIPPED;
 	}
@@ -234,6 +241,17 @@ int robust_drop_cap(int cap)
 	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
 	return 0;
+}
+
+int robust_keep_caps(uint64_t keep)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {
+		{ .effective = (uint32_t)keep, .permitted = (uint32_t)keep },
+		{ .effective = (uint32_t)(keep >> 32), .permitted = (uint32_t)(keep >> 32) },
+	};
+
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }
 
 int robust_become_nobody(void)

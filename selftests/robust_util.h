@@ -87,6 +87,12 @@ int robust_kill_reap(pid_t pid);
 /* Drop one capability from the effective, permitted, inheritable and bounding sets. */
 int robust_drop_cap(int cap);
 
+/*
+ * Keep exactly the capabilities of @keep (a mask of 1ULL << CAP_*) in the
+ * effective and permitted sets, none inheritable; uid 0 stays.
+ */
+int robust_keep_caps(uint64_t keep);
+
 /* Become uid/gid 65534 (nobody) with no supplementary groups and no capabilities. */
 int robust_become_nobody(void);
 
@@ -104,7 +110,8 @@ const char *robust_find_kernel_pointer(const char *text);
  * Does the per-page report of a successful MMPROBE_IOC_MIGRATE (a as the
  * kernel wrote it back) agree with itself: nr_migrated <= nr_frozen <=
  * pages, no page migrated by an aborted call, each page's address and a
- * known result, and results that add up to the counts? rep may be NULL
+ * known result, no page migrated that was not anon when frozen, and results
+ * that add up to the counts? rep may be NULL
  * (counts only). Return: 0, or -1 with the first disagreement in why.
  */
 int robust_migrate_report_check(const struct mmprobe_migrate_args *a,
