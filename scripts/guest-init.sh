@@ -63,7 +63,7 @@ if ! vm_splat_check "boot (before mmprobe was loaded)"; then
 fi
 
 # Swap on zram, so MADV_PAGEOUT and swap entries work.
-if ./mmprobe-load zram num_devices=1 >/tmp/zram.log 2>&1; then
+if ./mmprobe-load zram num_devices=2 >/tmp/zram.log 2>&1; then
 	for alg in lzo-rle lzo lz4 zstd; do
 		echo $alg >/sys/block/zram0/comp_algorithm 2>/dev/null && break
 	done
@@ -72,6 +72,22 @@ if ./mmprobe-load zram num_devices=1 >/tmp/zram.log 2>&1; then
 		echo "# mmprobe-vm: no swap: zram setup failed"
 else
 	echo "# mmprobe-vm: no swap: $(cat /tmp/zram.log)"
+fi
+
+# A disk file system for page cache with buffer heads (migrate_file): ext2
+# from busybox's mke2fs on the second zram device (4 KiB blocks, zram's
+# logical block size), mounted by the ext4 driver.
+# ext4 of 6.1 and 6.12 asks the crypto API for crc32c: load that first.
+if ! grep -qw ext2 /proc/filesystems; then
+	./mmprobe-load crc32c_generic >/dev/null 2>&1
+	./mmprobe-load ext4 >/dev/null 2>&1
+fi
+if [ -b /dev/zram1 ] && echo 64M >/sys/block/zram1/disksize &&
+		mke2fs -q -b 4096 /dev/zram1 >/dev/null 2>&1 && mkdir -p /mnt/disk &&
+		mount -t ext2 /dev/zram1 /mnt/disk; then
+	export MMPROBE_DISK_DIR=/mnt/disk
+else
+	echo "# mmprobe-vm: no disk file system: tests use the initramfs"
 fi
 echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 

@@ -129,7 +129,7 @@ fi
 TIMEOUT=$(sed -n 's/^timeout=//p' "$MMPROBE_TOP/selftests/settings")
 
 # The initramfs: busybox, the libraries the programs need, the kernel
-# modules for zram, the kernel's config, mmprobe.ko and the selftests.
+# modules for zram and ext4, the kernel's config, mmprobe.ko and the selftests.
 INITRD=$WORK/initrd
 mkdir -p "$INITRD"/{bin,mmprobe,boot,lib/modules}
 cp "$ROOT/bin/busybox" "$INITRD/bin/busybox"
@@ -153,8 +153,10 @@ done
 MODDIR=$KDIR/lib/modules/$RELEASE
 mkdir -p "$INITRD/lib/modules/$RELEASE"
 cp "$MODDIR"/modules.* "$INITRD/lib/modules/$RELEASE/"
-sed -n 's/:.*//; /zram/p' "$MODDIR/modules.dep" >"$WORK/mods"
-sed -n '/zram/s/^[^:]*://p' "$MODDIR/modules.dep" | tr ' ' '\n' >>"$WORK/mods"
+# zram (swap, and a disk) and ext4 (its file system), with what they need.
+GUEST_MODS='^[^:]*/\(zram\|ext4\|crc32c_generic\)\.ko[^:]*:'
+sed -n "\%$GUEST_MODS%s/:.*//p" "$MODDIR/modules.dep" >"$WORK/mods"
+sed -n "\%$GUEST_MODS%s/^[^:]*://p" "$MODDIR/modules.dep" | tr ' ' '\n' >>"$WORK/mods"
 while read -r mod; do
 	[ -n "$mod" ] || continue
 	mkdir -p "$INITRD/lib/modules/$RELEASE/$(dirname "$mod")"
