@@ -74,6 +74,8 @@
 #define RACE_HOLD_MS	1	/* a jiffy, frozen */
 #define RACE_SAMPLES	5	/* reads of the pin balance; the least counts */
 #define RACE_SPINS	200	/* sched_yield()s before a barrier naps */
+#define RACE_NAP_NS	100000	/* delays longer than this sleep first */
+#define RACE_MAX_WINDOW	5000000	/* ns: the longest delay */
 
 /* Who takes a page: the pin file, or the gup_test file. */
 enum race_path {
@@ -169,19 +171,34 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void spin_ns(long ns)
+/*
+ * Wait ns, spinning through the last RACE_NAP_NS only: a thread spinning
+ * longer keeps the kworker that lru_add_drain_all() waits for off its CPU,
+ * which makes the migration, and so the next window, longer.
+ */
+static void race_delay(long ns)
 {
 	long long end = now_ns() + ns;
 
+	if (ns > RACE_NAP_NS) {
+		struct timespec nap = { .tv_nsec = ns - RACE_NAP_NS };
+
+		nanosleep(&nap, NULL);
+	}
 	while (now_ns() < end)
 		;
 }
 
-/* The next running average of a duration, in ns; never 0 (a modulus). */
+/*
+ * The next running average of a duration, in ns, at most RACE_MAX_WINDOW;
+ * never 0 (a modulus).
+ */
 static long race_average(long avg, long long d)
 {
 	if (avg > 1 && d > 4 * avg)
 		d = 4 * avg;
+	if (d > RACE_MAX_WINDOW)
+		d = RACE_MAX_WINDOW;
 	return avg > 1 ? (7 * avg + d) / 8 + 1 : d + 1;
 }
 
@@ -254,7 +271,7 @@ static void pinner_round(struct pinner *p)
 
 	p->ret = 0;
 	p->pinned = 0;
-	spin_ns(p->delay_ns);
+	race_delay(p->delay_ns);
 	if (p->path == PATH_GUP_TEST) {
 		p->start_ns[0] = now_ns();
 		p->ret = gup_test_start(r->gup_fd, r->mem + p->first * pagesize, p->nr);
@@ -578,7 +595,7 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 		a.pages = (uintptr_t)rep;
 
 		race_barrier_wait(&r->start);
-		spin_ns(mig_delay);
+		race_delay(mig_delay);
 		mig_start = now_ns();
 		ret = ioctl(self->migrate_fd, MMPROBE_IOC_MIGRATE, &a) ? -errno : 0;
 		mig_end = now_ns();
