@@ -597,7 +597,9 @@ TEST_F(migration, uffd_wp)
 /*
  * The abort variant: the same entries are installed, then every page is
  * given back; nothing moves. Pages 0-3 are written (dirty PTEs), pages 4-7,
- * where swap is on, swapped out and read back in (clean, read-only PTEs).
+ * where swap is on, swapped out and read back in: clean PTEs, read-only on
+ * 6.1, writable on 6.12 and 7.3 (the read fault maps an exclusive page
+ * writable; measured).
  * A dirty PTE must come back dirty: the original migrate_vma bug lost the
  * dirty bit on this path, and with it the data once reclaim dropped the
  * "clean" page. The entry's dirty bit comes back as the PTE's, so a clean
@@ -637,7 +639,6 @@ TEST_F(migration, abort_restores)
 		ASSERT_EQ(MMPROBE_MIGRATE_RESTORED, p->result) LOG_PAGE(p);
 		ASSERT_EQ(MMPROBE_MIGRATE_REASON_ABORTED, p->reason) LOG_PAGE(p);
 		ASSERT_EQ(expected_mode(p), p->mode) LOG_PAGE(p);
-		ASSERT_EQ(dirty, HAS(p->before, PTE_WRITE)) LOG_PAGE(p);
 		ASSERT_EQ(dirty, HAS(p->before, PTE_DIRTY)) LOG_PAGE(p);
 		ASSERT_TRUE(HAS(p->frozen, PTE_MIGRATION)) LOG_PAGE(p);
 		ASSERT_FALSE(p->src & MMPROBE_MIGRATE_SRC_DST) LOG_PAGE(p);
