@@ -203,11 +203,12 @@ struct permissions_row {
 };
 
 static const struct permissions_row permissions_rows[] = {
-	{ "no capabilities", 0 },
-	{ "CAP_SYS_ADMIN only", CAP(CAP_SYS_ADMIN) },
-	{ "CAP_SYS_PTRACE only", CAP(CAP_SYS_PTRACE) },
-	{ "CAP_SYS_ADMIN and CAP_SYS_PTRACE", CAP(CAP_SYS_ADMIN) | CAP(CAP_SYS_PTRACE) },
-	{ "opened as root, used with no capabilities", 0, true },
+	{ .name = "no capabilities" },
+	{ .name = "CAP_SYS_ADMIN only", .caps = CAP(CAP_SYS_ADMIN) },
+	{ .name = "CAP_SYS_PTRACE only", .caps = CAP(CAP_SYS_PTRACE) },
+	{ .name = "CAP_SYS_ADMIN and CAP_SYS_PTRACE",
+	  .caps = CAP(CAP_SYS_ADMIN) | CAP(CAP_SYS_PTRACE) },
+	{ .name = "opened as root, used with no capabilities", .open_first = true },
 };
 
 struct permissions_cap_arg {

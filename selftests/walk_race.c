@@ -69,6 +69,11 @@ static const char *const race_event_names[RACE_NR_EVENTS] = {
 	"shmem_split", "mremap", "munmap",
 };
 
+static const char *race_event_name(size_t ev)
+{
+	return ev < RACE_NR_EVENTS ? race_event_names[ev] : "?";
+}
+
 struct race {
 	size_t pmd, ps;
 	char *anon;		/* 4 PMDs: [0, 2) zapped, [2] moved, [3] unmapped */
@@ -292,13 +297,13 @@ TEST(walker_vs_table_changes)
 	retries_after = util_kv_get(buf, "inspect_retries");
 
 	for (i = 0; i < RACE_NR_EVENTS; i++)
-		TH_LOG("%s: %ld", race_event_names[i], atomic_load(&r->events[i]));
+		TH_LOG("%s: %ld", race_event_name(i), atomic_load(&r->events[i]));
 	TH_LOG("walker retries (a PTE table changed under it): %lld",
 	       retries_after - retries_before);
 	ASSERT_EQ(0, atomic_load(&r->errors)) TH_LOG("%s", r->why);
 	for (i = 0; i < RACE_NR_EVENTS; i++)
 		EXPECT_LT(0, atomic_load(&r->events[i]))
-			TH_LOG("%s never happened: the race did not race", race_event_names[i]);
+			TH_LOG("%s never happened: the race did not race", race_event_name(i));
 
 	/* The data: shmem exactly; anonymous memory the pattern, or zapped. */
 	for (j = 0; j < r->pmd; j++)
