@@ -15,11 +15,14 @@
 #                         Documentation/robustness.rst)
 #   make check-upstream   the kernel's own cow, gup_longterm and gup_test on
 #                         every kernel, before and after mmprobe's gup_test
+#   make soak             the suite SOAK_RUNS times (default 5) on every kernel,
+#                         plus once under background load: the flaky cases
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNELS ?= 6.1 6.12 7.3
 KERNEL ?= 7.3
 DEBUG_KERNEL ?= 7.3
+SOAK_RUNS ?= 5
 
 all: module
 
@@ -54,4 +57,7 @@ check-debug:
 check-upstream:
 	scripts/check-upstream.sh $(KERNELS)
 
-.PHONY: all module modules_install selftests clean vm report check check-debug check-upstream
+soak:
+	scripts/soak.sh -n $(SOAK_RUNS) $(KERNELS)
+
+.PHONY: all module modules_install selftests clean vm report check check-debug check-upstream soak
