@@ -418,7 +418,7 @@ FIXTURE_SETUP(gup_race)
 	if (stat(MMPROBE_DIR, &st)) {
 		ret = kmod_util_mmprobe_load();
 		if (ret)
-			SKIP(return, "cannot load mmprobe (%s): build it, set MMPROBE_KO",
+			UTIL_SKIP(return, "cannot load mmprobe (%s): build it, set MMPROBE_KO",
 			     strerror(-ret));
 	}
 	/* mmprobe is loaded: a file missing is a module older than this test. */
@@ -431,13 +431,13 @@ FIXTURE_SETUP(gup_race)
 	if (variant->gup_test) {
 		r->gup_fd = open(GUP_TEST_PATH, O_RDWR | O_CLOEXEC);
 		if (r->gup_fd < 0)
-			SKIP(return, "%s: %s (no CONFIG_GUP_TEST; load mmprobe gup_test=1)",
+			UTIL_SKIP(return, "%s: %s (no CONFIG_GUP_TEST; load mmprobe gup_test=1)",
 			     GUP_TEST_PATH, strerror(errno));
 	}
 	r->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, r->pagemap_fd);
 	if (!(util_pagemap(&st) & PM_PFN_MASK))
-		SKIP(return, "pagemap shows no PFNs: run as root (CAP_SYS_ADMIN)");
+		UTIL_SKIP(return, "pagemap shows no PFNs: run as root (CAP_SYS_ADMIN)");
 	ASSERT_LT(0, util_read_file(MMPROBE_DIR "/version", buf, sizeof(buf)));
 	self->nodes = util_kv_get(buf, "nodes_online");
 	ASSERT_LE(1, self->nodes);
@@ -707,5 +707,7 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 	EXPECT_EQ(held0, held1);
 	EXPECT_LE(ours, acq1 - acq0);
 }
+
+UTIL_SKIPS_SUMMARY
 
 TEST_HARNESS_MAIN
