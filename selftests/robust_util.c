@@ -48,8 +48,13 @@ int robust_migrate_report_check(const struct mmprobe_migrate_args *a,
 				 (unsigned long long)rep[i].result);
 			return -1;
 		}
-		/* Page cache and KSM are never moved (Documentation/migrate.rst). */
+		/*
+		 * Page cache and KSM are never moved (Documentation/migrate.rst).
+		 * Only a frozen migration entry names the page: a racing zap
+		 * may have cleared it, and then nothing is known.
+		 */
 		if (rep[i].result == MMPROBE_MIGRATE_MIGRATED &&
+		    (rep[i].frozen.flags & MMPROBE_MIGRATE_PTE_MIGRATION) &&
 		    !(rep[i].frozen.flags & MMPROBE_MIGRATE_PAGE_ANON)) {
 			snprintf(why, len, "page %llu: migrated, but not anon: flags %#llx",
 				 (unsigned long long)i, (unsigned long long)rep[i].frozen.flags);

@@ -110,7 +110,8 @@ const char *robust_find_kernel_pointer(const char *text);
  * Does the per-page report of a successful MMPROBE_IOC_MIGRATE (a as the
  * kernel wrote it back) agree with itself: nr_migrated <= nr_frozen <=
  * pages, no page migrated by an aborted call, each page's address and a
- * known result, no page migrated that was not anon when frozen, and results
+ * known result, no page migrated whose migration entry named a page that
+ * was not anon, and results
  * that add up to the counts? rep may be NULL
  * (counts only). Return: 0, or -1 with the first disagreement in why.
  */
