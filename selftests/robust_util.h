@@ -111,8 +111,7 @@ const char *robust_find_kernel_pointer(const char *text);
  * kernel wrote it back) agree with itself: nr_migrated <= nr_frozen <=
  * pages, no page migrated by an aborted call, each page's address and a
  * known result, no page migrated whose migration entry named a page that
- * was not anon, and results
- * that add up to the counts? rep may be NULL
+ * was not anon, and results that add up to the counts? rep may be NULL
  * (counts only). Return: 0, or -1 with the first disagreement in why.
  */
 int robust_migrate_report_check(const struct mmprobe_migrate_args *a,
