@@ -252,7 +252,8 @@ static int permissions_report(int fd, const char *cmd, char *report)
 /*
  * One row, in a child: inspect of its own and of the parent's memory, the
  * PFNs of inspect, pin and migrate, against pagemap opened with root's
- * rights. Return: 0 when every answer is the policy's (access.c).
+ * rights; gup_test, notify, version and stats, which need nothing more
+ * than the open. Return: 0 when every answer is the policy's (access.c).
  */
 static int permissions_matrix_row(void *data)
 {
@@ -353,6 +354,34 @@ static int permissions_matrix_row(void *data)
 			   (unsigned long long)p.after.pfn, (unsigned long long)pfn);
 	}
 	close(migrate);
+
+	/* gup_test and notify act on its own memory: allowed in every row. */
+	{
+		struct mmprobe_gup_test g = {
+			.addr = (uintptr_t)arg->page + getpagesize(),
+			.size = getpagesize(), .nr_pages_per_call = 1,
+		};
+		int fd = open("/sys/kernel/debug/gup_test", O_RDWR);
+
+		ret = fd < 0 || ioctl(fd, MMPROBE_PIN_BASIC_TEST, &g) ? -errno : 0;
+		PERM_CHECK(!ret && g.size == (uint64_t)getpagesize(), "gup_test pin: %s",
+			   strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		fd = open(MMPROBE_DIR "/notify", O_RDWR);
+		arg->page[getpagesize()] = 3;
+		madvise(arg->page + getpagesize(), getpagesize(), MADV_DONTNEED);
+		ret = fd < 0 ? -errno : permissions_read_all(fd, arg->report, REPORT_MAX);
+		PERM_CHECK(ret > 0 && strstr(arg->report, "cb="), "notify: %s",
+			   ret < 0 ? strerror(-ret) : arg->report);
+		if (fd >= 0)
+			close(fd);
+	}
+	/* version and stats: readable, and nothing in them is a PFN. */
+	ret = util_read_file(MMPROBE_DIR "/version", arg->report, REPORT_MAX);
+	PERM_CHECK(ret > 0 && !strstr(arg->report, "pfn"), "version: %s", strerror(-ret));
+	ret = util_read_file(MMPROBE_DIR "/stats", arg->report, REPORT_MAX);
+	PERM_CHECK(ret > 0 && !strstr(arg->report, "pfn"), "stats: %s", strerror(-ret));
 	close(inspect);
 	close(pagemap);
 	return bad;
