@@ -207,7 +207,7 @@ FIXTURE_SETUP(inspect)
 	page_size = getpagesize();
 	if (!inspect_available())
 		UTIL_SKIP(return, "no %s: load mmprobe (mmprobe-load) with debugfs mounted",
-		     INSPECT_PATH);
+			  INSPECT_PATH);
 	self->pmd_size = util_pmd_size();
 }
 
@@ -296,7 +296,7 @@ TEST_F(inspect, huge_zero)
 	pm = util_pagemap((void *)mem);
 	ASSERT_TRUE(pm & PM_PRESENT);
 	ASSERT_TRUE(kpf(pagemap_pfn(pm), KPF_ZERO_PAGE) && kpf(pagemap_pfn(pm), KPF_THP))
-		TH_LOG("setup: the read fault did not map the huge zero page, with use_zero_page 1");
+		TH_LOG("setup: a read fault did not map the huge zero page (use_zero_page 1)");
 
 	ASSERT_EQ(1, inspect_one((void *)(mem + page_size), &e));
 	EXPECT_STREQ("huge_zero", e.kind);
@@ -521,7 +521,8 @@ static void check_hugetlb(struct __test_metadata *_metadata, size_t size, int fl
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | flags, -1, 0);
 	if (mem == MAP_FAILED)
-		UTIL_SKIP(return, "no free hugetlb page of %zu MiB (%s)", size >> 20, strerror(errno));
+		UTIL_SKIP(return, "no free hugetlb page of %zu MiB (%s)", size >> 20,
+			  strerror(errno));
 	mem[size - 1] = 1;
 	pm = util_pagemap(mem);
 	ASSERT_TRUE(pm & PM_PRESENT);
@@ -542,14 +543,15 @@ TEST_F(inspect, hugetlb_2m)
 {
 	if (read_long(HUGETLB_2M_DIR "/free_hugepages") < 1)
 		UTIL_SKIP(return, "no free 2 MiB hugetlb page: echo 1 > %s/nr_hugepages",
-		     HUGETLB_2M_DIR);
+			  HUGETLB_2M_DIR);
 	check_hugetlb(_metadata, 2UL << 20, MAP_HUGE_2MB, INSPECT_LEVEL_PMD);
 }
 
 TEST_F(inspect, hugetlb_1g)
 {
 	if (read_long(HUGETLB_1G_DIR "/free_hugepages") < 1)
-		UTIL_SKIP(return, "no free 1 GiB hugetlb page: boot with hugepagesz=1G hugepages=1");
+		UTIL_SKIP(return, "no free 1 GiB hugetlb page: boot with hugepagesz=1G %s",
+			  "hugepages=1");
 	check_hugetlb(_metadata, 1UL << 30, MAP_HUGE_1GB, INSPECT_LEVEL_PUD);
 }
 
