@@ -89,7 +89,15 @@ done
 for k in "$@"; do
 	log "running the suite on $k"
 	rc=0
-	"$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" | tee "$LOGDIR/ktap-$k" || rc=$?
+	"$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" 2>"$LOGDIR/err-$k" |
+		tee "$LOGDIR/ktap-$k" || rc=$?
+	cat "$LOGDIR/err-$k" >&2
+	# Host independence, checked before the guest boots: every file of
+	# the initramfs is its build root's (or kernel package's) copy.
+	ok=0
+	grep -q '^mmprobe: initramfs: [0-9]* files checked, 0 differ' \
+		"$LOGDIR/err-$k" || ok=1
+	static_result "initramfs of $k: every file its build root's copy" "$ok"
 	read -r p f s < <(ktap_counts <"$LOGDIR/ktap-$k")
 	# A guest that never reached a test still counts as a failure.
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

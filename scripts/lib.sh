@@ -292,3 +292,69 @@ ktap_counts()
 	}
 	END { printf "%d %d %d\n", p, f, s }'
 }
+
+# The path of a build root's file once its symlinks are resolved inside the
+# root: bookworm's /lib64/ld-linux-x86-64.so.2 is an absolute link, which
+# the host (cp -L) would resolve to its own loader.
+root_realpath()
+{
+	in_root "$1" readlink -e "$2"
+}
+
+# Copy into INITRD the libraries and the loader that the given programs
+# (paths inside the build root) link, as ldd sees them in the root, each
+# resolved inside the root: the guest's user space is the root's alone.
+initrd_libs()
+{
+	local root=$1 initrd=$2 prog lib real
+
+	shift 2
+	for prog in "$@"; do
+		in_root "$root" ldd "$prog" 2>/dev/null | grep -o '/[^ ]*' || true
+	done | sort -u | while read -r lib; do
+		real=$(root_realpath "$root" "$lib") ||
+			die "$lib, which the selftests link, is not in the build root"
+		mkdir -p "$initrd$(dirname "$lib")"
+		cp "$root$real" "$initrd$lib"
+	done
+}
+
+# Check that every file of an initramfs tree is the copy of its origin:
+# user space (busybox, libraries, loader, programs) that of the build root,
+# resolved inside it; kernel modules and config those of the kernel package
+# (KDIR); mmprobe.ko and the selftests those of the build in the root (OUT).
+# Generated files (vm.conf, cmd) and -f files are not checked. Prints
+# "N files checked" or the files that differ, and returns 1 then.
+initrd_verify()
+{
+	local root=$1 initrd=$2 out=$3 kdir=$4 f rel origin n=0 bad=0
+
+	while IFS= read -r f; do
+		rel=${f#"$initrd"}
+		case "$rel" in
+		/init) origin=$MMPROBE_TOP/scripts/guest-init.sh ;;
+		/mmprobe/vm.conf|/mmprobe/cmd) continue ;;
+		/mmprobe/mmprobe.ko) origin=$out/tree/mmprobe.ko ;;
+		/mmprobe/settings) origin=$MMPROBE_TOP/selftests/settings ;;
+		/mmprobe/*)
+			origin=$out/selftests/${rel##*/}
+			[ -e "$origin" ] || continue
+			;;
+		/boot/*|/lib/modules/*) origin=$kdir$rel ;;
+		*)
+			if origin=$(root_realpath "$root" "$rel"); then
+				origin=$root$origin
+			else
+				origin=""
+			fi
+			;;
+		esac
+		n=$((n + 1))
+		if [ -z "$origin" ] || ! cmp -s "$f" "$origin"; then
+			echo "initramfs $rel: not the copy of ${origin:-anything (missing in the build root)}" >&2
+			bad=$((bad + 1))
+		fi
+	done < <(find "$initrd" -type f)
+	echo "$n files checked, $bad differ"
+	[ "$bad" -eq 0 ]
+}

@@ -142,14 +142,13 @@ for f in "${FILES[@]+"${FILES[@]}"}"; do
 	cp "$f" "$INITRD/mmprobe/"
 done
 cp "$KDIR/boot/config-$RELEASE" "$INITRD/boot/"
+# The loader and libraries, resolved inside the build root, never on the host.
+PROGS=()
 for prog in "$INITRD"/mmprobe/*; do
 	[ -x "$prog" ] || continue
-	in_root "$ROOT" ldd "${OUT#"$ROOT"}/selftests/${prog##*/}" 2>/dev/null |
-		grep -o '/[^ ]*' || true
-done | sort -u | while read -r lib; do
-	mkdir -p "$INITRD$(dirname "$lib")"
-	cp -L "$ROOT$lib" "$INITRD$lib"
+	PROGS+=("${OUT#"$ROOT"}/selftests/${prog##*/}")
 done
+initrd_libs "$ROOT" "$INITRD" "${PROGS[@]}"
 MODDIR=$KDIR/lib/modules/$RELEASE
 mkdir -p "$INITRD/lib/modules/$RELEASE"
 cp "$MODDIR"/modules.* "$INITRD/lib/modules/$RELEASE/"
@@ -181,6 +180,10 @@ if [ ${#CMD[@]} -gt 0 ]; then
 	done >"$INITRD/mmprobe/cmd"
 	echo >>"$INITRD/mmprobe/cmd"
 fi
+# Host independence: every file is its build root's (or kernel's) copy.
+verified=$(initrd_verify "$ROOT" "$INITRD" "$OUT" "$KDIR") ||
+	die "the initramfs is not made of the build root's files"
+log "initramfs: $verified (build root $SUITE)"
 (cd "$INITRD" && find . | cpio -o -H newc --quiet) >"$WORK/initrd.cpio"
 
 # The guest: 2 vCPUs in 2 sockets (one per node, or the scheduler WARNs about
