@@ -419,7 +419,7 @@ FIXTURE_SETUP(gup_race)
 		ret = kmod_util_mmprobe_load();
 		if (ret)
 			UTIL_SKIP(return, "cannot load mmprobe (%s): build it, set MMPROBE_KO",
-			     strerror(-ret));
+				  strerror(-ret));
 	}
 	/* mmprobe is loaded: a file missing is a module older than this test. */
 	self->migrate_fd = open(MIGRATE_PATH, O_RDWR | O_CLOEXEC);
@@ -432,7 +432,7 @@ FIXTURE_SETUP(gup_race)
 		r->gup_fd = open(GUP_TEST_PATH, O_RDWR | O_CLOEXEC);
 		if (r->gup_fd < 0)
 			UTIL_SKIP(return, "%s: %s (no CONFIG_GUP_TEST; load mmprobe gup_test=1)",
-			     GUP_TEST_PATH, strerror(errno));
+				  GUP_TEST_PATH, strerror(errno));
 	}
 	r->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, r->pagemap_fd);
