@@ -19,6 +19,8 @@
  *   back to the pool, and the module unloads.
  * - A file inherited across fork is one open file (one session): it lives on
  *   until the last process holding it closes it, as documented for each file.
+ * - A pinned page outlives its mapping, and pin says where it is mapped
+ *   (nowhere, once its address maps another page), not what maps there.
  *
  * The module is found through $MMPROBE_KO, ./mmprobe.ko, or by name; it is
  * left loaded at the end.
@@ -42,6 +44,7 @@
 #include "mmprobe_uapi.h"
 #include "mmprobe_util.h"
 #include "notify_util.h"
+#include "pin_util.h"
 #include "robust_util.h"
 
 #define LOAD_CYCLES	100
@@ -377,6 +380,46 @@ TEST_F(lifecycle, pin_session_across_fork)
 	EXPECT_EQ(held, robust_pins_held());
 	munmap(c.mem, c.nr_anon * ps);
 	LIFECYCLE_RELOAD();
+}
+
+/*
+ * A held page outlives its mapping: once its address maps another page
+ * (MADV_DONTNEED, then a write) or nothing (munmap), MMPROBE_PIN_INFO_NOW
+ * still describes the held page, still pinned, with level 0: the entry at
+ * the address does not map it. (Up to ABI 1 the level was that of whatever
+ * mapped the address, a page the take never held.)
+ */
+TEST_F(lifecycle, pin_outlives_its_mapping)
+{
+	struct mmprobe_pin_page p[2];
+	size_t ps = getpagesize();
+	char *mem = lifecycle_anon(2);
+	uint64_t h, pfn;
+	int fd, i;
+
+	ASSERT_NE(NULL, mem);
+	fd = open(MMPROBE_DIR "/pin", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(2, pin_util_take(fd, mem, 2, MMPROBE_PIN_METHOD_PUP, MMPROBE_PIN_WRITE, &h));
+	ASSERT_EQ(0, pin_util_info(fd, h, 0, 2, p, true));
+	pfn = util_pagemap(mem) & PM_PFN_MASK;
+	ASSERT_NE(0, pfn);
+	EXPECT_EQ(MMPROBE_PIN_LEVEL_PTE, p[0].level);
+	EXPECT_EQ(pfn, p[0].pfn);
+
+	ASSERT_EQ(0, madvise(mem, ps, MADV_DONTNEED));
+	mem[0] = 2;
+	ASSERT_NE(pfn, util_pagemap(mem) & PM_PFN_MASK) TH_LOG("the write reused the pinned page");
+	ASSERT_EQ(0, munmap(mem + ps, ps));
+	ASSERT_EQ(0, pin_util_info(fd, h, 0, 2, p, true));
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(MMPROBE_PIN_LEVEL_NONE, p[i].level) TH_LOG("page %d", i);
+		EXPECT_EQ(MMPROBE_PIN_STATE_PINNED, p[i].state) TH_LOG("page %d", i);
+		EXPECT_EQ(1, p[i].pinned) TH_LOG("page %d", i);
+	}
+	EXPECT_EQ(pfn, p[0].pfn) TH_LOG("INFO described another page than the one held");
+	close(fd);
+	munmap(mem, ps);
 }
 
 #endif /* MMPROBE_PIN_IOC_TAKE */
