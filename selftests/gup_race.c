@@ -75,7 +75,7 @@
 #define RACE_SAMPLES	5	/* reads of the pin balance; the least counts */
 #define RACE_SPINS	200	/* sched_yield()s before a barrier naps */
 #define RACE_NAP_NS	100000	/* delays longer than this sleep first */
-#define RACE_MAX_WINDOW	5000000	/* ns: the longest delay */
+#define RACE_MAX_WINDOW	1000000	/* ns: the longest delay */
 
 /* Who takes a page: the pin file, or the gup_test file. */
 enum race_path {
