@@ -307,13 +307,23 @@ static void migrate_note_setup(struct migrate_call *mc)
 	}
 }
 
-/* Sleep @ms milliseconds while the range is frozen; -EINTR when killed. */
+/*
+ * Sleep @ms milliseconds while the range is frozen; -EINTR when killed.
+ * jiffies is read once per round: read twice, it may pass @end in between,
+ * and schedule_timeout() given a negative timeout complains with a stack
+ * dump (seen on 6.12 under stress).
+ */
 static int migrate_hold(unsigned long ms)
 {
 	unsigned long end = jiffies + msecs_to_jiffies(ms);
+	long left;
 
-	while (!fatal_signal_pending(current) && time_before(jiffies, end))
-		schedule_timeout_killable(end - jiffies);
+	while (!fatal_signal_pending(current)) {
+		left = (long)(end - jiffies);
+		if (left <= 0)
+			break;
+		schedule_timeout_killable(left);
+	}
 	return fatal_signal_pending(current) ? -EINTR : 0;
 }
 
