@@ -168,18 +168,20 @@ TEST_F(migrate_file, page_cache_stays)
 			continue;
 		}
 		EXPECT_NE(MMPROBE_MIGRATE_MIGRATED, rep[i].result) TH_LOG("page cache %zu", i);
-		if (rep[i].result == MMPROBE_MIGRATE_RESTORED)
+		if (rep[i].result == MMPROBE_MIGRATE_RESTORED) {
 			EXPECT_EQ(MMPROBE_MIGRATE_REASON_NOT_ANON, rep[i].reason)
 				TH_LOG("page cache %zu: reason %llu", i,
 				       (unsigned long long)rep[i].reason);
+		}
 		EXPECT_EQ(self->pfn[i], now) TH_LOG("page cache %zu moved", i);
 	}
 	EXPECT_EQ(variant->shared ? 0 : WRITTEN, m.nr_migrated);
 
 	/* The data: in the mapping, then in the file, then from the device. */
-	for (j = 0; j < len; j++)
+	for (j = 0; j < len; j++) {
 		ASSERT_EQ((unsigned char)self->want[j], (unsigned char)self->map[j])
 			TH_LOG("mapping byte %zu", j);
+	}
 	if (!variant->shared)	/* the private copies never reach the file */
 		for (j = 0; j < WRITTEN * self->ps; j++)
 			self->want[j] = migrate_file_byte(j, 0);

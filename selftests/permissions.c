@@ -717,10 +717,11 @@ TEST_F(permissions, no_kernel_pointers)
 		for (j = 0; j < take.nr_pinned; j++) {
 			__u64 *field = (__u64 *)&pages[j];
 
-			for (k = 0; k < sizeof(pages[j]) / sizeof(__u64); k++)
+			for (k = 0; k < sizeof(pages[j]) / sizeof(__u64); k++) {
 				ASSERT_FALSE(robust_is_kernel_pointer(field[k]))
 					TH_LOG("pin page %zu field %zu: %#llx", j, k,
 					       (unsigned long long)field[k]);
+			}
 		}
 		close(fd);
 		free(pages);
