@@ -2,12 +2,15 @@
 /*
  * Helpers shared by the mmprobe selftests.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
@@ -148,11 +151,32 @@ void *util_mmap_small(size_t len, int fill)
 
 #define UTIL_MAX_SETTINGS 16
 
-static struct {
+/*
+ * Every value a process saves is also written to a journal,
+ * UTIL_JOURNAL_DIR/mmprobe-settings.<pid>, before the setting changes, and
+ * the journal goes when the process restores. A process that dies on a
+ * signal (a crash, the harness's or the runner's SIGKILL on timeout) runs
+ * neither teardown nor atexit: its journal stays, and whoever comes next
+ * restores from it - the program's harness parent when it exits (the tests
+ * run in children it outlives), or the next program when it starts. Each
+ * entry carries the CLOCK_MONOTONIC time it was saved; the entries of every
+ * dead process, and the caller's own, are written back newest first, so
+ * that a value saved over another's change is undone before it.
+ */
+#define UTIL_JOURNAL_DIR	"/tmp"
+#define UTIL_JOURNAL_PREFIX	"mmprobe-settings."
+#define UTIL_JOURNAL_MAX	64
+
+struct util_saved {
+	unsigned long long when;
 	char path[256];
 	char value[256];
-} util_saved[UTIL_MAX_SETTINGS];
+};
+
+static struct util_saved util_saved[UTIL_MAX_SETTINGS];
 static int util_nr_saved;
+/* The process whose journal util_saved's entries are in: not a fork's */
+static pid_t util_journal_pid;
 
 /* "always [madvise] never" -> "madvise"; plain values are kept as they are. */
 static void util_selected(char *buf)
@@ -179,12 +203,130 @@ int util_setting_get(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+static unsigned long long util_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void util_journal_path(pid_t pid, char *buf, size_t len)
+{
+	snprintf(buf, len, UTIL_JOURNAL_DIR "/" UTIL_JOURNAL_PREFIX "%d", (int)pid);
+}
+
+/* Append "<when> <path>\t<value>" to this process's journal; 0 or -errno. */
+static int util_journal_add(const struct util_saved *e)
+{
+	char path[64], line[600];
+	int fd, n, ret = 0;
+
+	util_journal_path(getpid(), path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "%llu %s\t%s\n", e->when, e->path, e->value);
+	if (write(fd, line, n) != n)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/* Read one journal into e[*nr...]; a torn last line is dropped. */
+static void util_journal_read(const char *path, struct util_saved *e, int *nr)
+{
+	char line[600], *tab;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (*nr < UTIL_JOURNAL_MAX && fgets(line, sizeof(line), f)) {
+		struct util_saved *s = &e[*nr];
+		int off = 0;
+
+		tab = strchr(line, '\t');
+		if (!tab || !strchr(tab, '\n') ||
+		    sscanf(line, "%llu %n", &s->when, &off) != 1 || !off)
+			continue;
+		*tab = '\0';
+		snprintf(s->path, sizeof(s->path), "%s", line + off);
+		tab[1 + strcspn(tab + 1, "\n")] = '\0';
+		snprintf(s->value, sizeof(s->value), "%s", tab + 1);
+		(*nr)++;
+	}
+	fclose(f);
+}
+
+/* Is pid gone? A process of another user (EPERM) is alive. */
+static bool util_pid_dead(pid_t pid)
+{
+	return kill(pid, 0) && errno == ESRCH;
+}
+
+/*
+ * Take the journals of dead processes into e[*nr...]: each is renamed to
+ * a name of our own first, so that two processes never both restore one.
+ */
+static void util_journal_claim_dead(struct util_saved *e, int *nr)
+{
+	char path[64], mine[96];
+	struct dirent *d;
+	DIR *dir;
+	int pid;
+
+	dir = opendir(UTIL_JOURNAL_DIR);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (strncmp(d->d_name, UTIL_JOURNAL_PREFIX, strlen(UTIL_JOURNAL_PREFIX)) ||
+		    sscanf(d->d_name + strlen(UTIL_JOURNAL_PREFIX), "%d", &pid) != 1 ||
+		    pid <= 0 || strchr(d->d_name + strlen(UTIL_JOURNAL_PREFIX), '.') ||
+		    !util_pid_dead(pid))
+			continue;
+		util_journal_path(pid, path, sizeof(path));
+		snprintf(mine, sizeof(mine), "%s.restoring.%d", path, (int)getpid());
+		if (rename(path, mine))
+			continue;
+		util_journal_read(mine, e, nr);
+		printf("# settings: restoring what pid %d left (it died before restoring)\n",
+		       pid);
+		unlink(mine);
+	}
+	closedir(dir);
+	fflush(stdout);
+}
+
+static int util_saved_newest_first(const void *a, const void *b)
+{
+	const struct util_saved *x = a, *y = b;
+
+	return x->when < y->when ? 1 : x->when > y->when ? -1 : 0;
+}
+
+/* Write back entries e[0..nr), newest first. */
+static void util_write_back(struct util_saved *e, int nr)
+{
+	int i;
+
+	qsort(e, nr, sizeof(*e), util_saved_newest_first);
+	for (i = 0; i < nr; i++)
+		util_write_file(e[i].path, e[i].value);
+}
+
 int util_setting_set(const char *path, const char *value)
 {
+	struct util_saved *e;
 	char old[256];
 	ssize_t n;
 	int i;
 
+	if (util_journal_pid != getpid()) {
+		/* A fork: what it inherited is in its parent's journal. */
+		util_journal_pid = getpid();
+		util_nr_saved = 0;
+	}
 	for (i = 0; i < util_nr_saved; i++)
 		if (!strcmp(util_saved[i].path, path))
 			break;
@@ -195,8 +337,14 @@ int util_setting_set(const char *path, const char *value)
 		if (n < 0)
 			return n;
 		util_selected(old);
-		snprintf(util_saved[i].path, sizeof(util_saved[i].path), "%s", path);
-		snprintf(util_saved[i].value, sizeof(util_saved[i].value), "%s", old);
+		e = &util_saved[i];
+		e->when = util_now_ns();
+		snprintf(e->path, sizeof(e->path), "%s", path);
+		snprintf(e->value, sizeof(e->value), "%s", old);
+		n = util_journal_add(e);
+		if (n < 0)
+			printf("# settings: cannot journal %s (%s): a crash would leak it\n",
+			       path, strerror(-n));
 		if (!util_nr_saved++)
 			atexit(util_settings_restore);
 	}
@@ -205,11 +353,34 @@ int util_setting_set(const char *path, const char *value)
 
 void util_settings_restore(void)
 {
-	while (util_nr_saved > 0) {
-		util_nr_saved--;
-		util_write_file(util_saved[util_nr_saved].path,
-				util_saved[util_nr_saved].value);
+	struct util_saved e[UTIL_JOURNAL_MAX + UTIL_MAX_SETTINGS];
+	char path[64];
+	int nr = 0;
+
+	util_journal_claim_dead(e, &nr);
+	if (util_journal_pid == getpid()) {
+		memcpy(e + nr, util_saved, util_nr_saved * sizeof(*e));
+		nr += util_nr_saved;
+		util_nr_saved = 0;
 	}
+	util_write_back(e, nr);
+	util_journal_path(getpid(), path, sizeof(path));
+	unlink(path);
+}
+
+/*
+ * Every program restores what a dead one left before it starts, and the
+ * harness's parent what its dead tests left when it exits (its forked
+ * tests end with _exit(), which runs no destructor).
+ */
+static void __attribute__((constructor)) util_settings_ctor(void)
+{
+	util_settings_restore();
+}
+
+static void __attribute__((destructor)) util_settings_dtor(void)
+{
+	util_settings_restore();
 }
 
 long long util_smaps_kb(const void *addr, const char *field)

@@ -69,8 +69,13 @@ void *util_mmap_small(size_t len, int fill);
 int util_setting_get(const char *path, char *buf, size_t len);
 
 /*
- * Saved global settings, restored by util_settings_restore() (also from an
- * atexit handler so a failing test restores them too).
+ * Change a global setting (THP sysfs knob, sysctl), saving its old value
+ * first: util_settings_restore() writes back what this process saved (also
+ * from an atexit handler, so a failing test restores them too). Every saved
+ * value is journaled in /tmp/mmprobe-settings.<pid> as well, so that a
+ * process that dies on a signal leaks nothing: util_settings_restore(), in
+ * any process, also writes back what dead processes left, and every program
+ * linking this file calls it when it starts and when it exits.
  */
 int util_setting_set(const char *path, const char *value);
 void util_settings_restore(void);
