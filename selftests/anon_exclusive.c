@@ -9,8 +9,8 @@
  * kind of memory it applies to and checks what the process sees (its
  * memory, /proc/self/pagemap, /proc/kpageflags) against what the pin sees
  * (the pages' contents, and mmprobe's description of each page); after each,
- * /proc/vmstat nr_foll_pin_acquired - nr_foll_pin_released must be back
- * where it was. Cases for the pin file itself come first.
+ * every page the case took is given back (see pin_acct) and no page of its
+ * mappings is still pinned. Cases for the pin file itself come first.
  *
  * Where kernels differ, the expectation follows the capability lines of
  * /sys/kernel/debug/mmprobe/version: longterm_ro_unshare (6.2+) and
@@ -51,7 +51,6 @@
 
 static size_t pagesize, pmdsize;
 static unsigned int pmd_order;
-static long long pins_base;
 static unsigned char seed = 1;
 
 /* Capability lines of mmprobe's version file. */
@@ -1610,6 +1609,114 @@ static long long stat_of(const char *name)
 	return util_kv_get(buf, name);
 }
 
+/*
+ * What pins this program took and gave back, from sources a busy machine
+ * cannot move: mmprobe's own counters (nothing else uses mmprobe while the
+ * program runs) and the pinning process's VmPin, which mmprobe charges with
+ * every page it holds. /proc/vmstat's nr_foll_pin_* count every process's
+ * pins (O_DIRECT, io_uring, vfio ...): they only bound ours from below.
+ */
+struct pin_acct {
+	long long pinned;	/* stats: pin_pinned, pages pinned */
+	long long refs;		/* stats: pin_refs, pages referenced */
+	long long released;	/* stats: pin_released, both given back */
+	long long held;		/* stats: held_pages, held now */
+	long long vmpin_kb;	/* /proc/PID/status: VmPin */
+	long long acquired;	/* /proc/vmstat: nr_foll_pin_acquired */
+	long long foll_released;	/* /proc/vmstat: nr_foll_pin_released */
+};
+
+/* VmPin of pid (0: this process) in kB, -1 when unreadable. */
+static long long vmpin_kb(pid_t pid)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid ? pid : getpid());
+	if (util_read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "\nVmPin:");
+	return p ? strtoll(p + strlen("\nVmPin:"), NULL, 10) : -1;
+}
+
+static void acct_read(struct pin_acct *a, pid_t pid)
+{
+	char buf[4096];
+
+	memset(a, 0xff, sizeof(*a));
+	if (util_read_file(MMPROBE_DIR "/stats", buf, sizeof(buf)) >= 0) {
+		a->pinned = util_kv_get(buf, "pin_pinned");
+		a->refs = util_kv_get(buf, "pin_refs");
+		a->released = util_kv_get(buf, "pin_released");
+		a->held = util_kv_get(buf, "held_pages");
+	}
+	a->vmpin_kb = vmpin_kb(pid);
+	/* Fold the per-CPU deltas, or the counters lag by up to a threshold. */
+	util_write_file("/proc/sys/vm/stat_refresh", "1");
+	a->acquired = util_vmstat("nr_foll_pin_acquired");
+	a->foll_released = util_vmstat("nr_foll_pin_released");
+}
+
+/* EXPECT_GE(bound, seen, what...): seen is at least bound. */
+static bool expect_ge(int line, long long bound, long long seen, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (seen >= bound)
+		return true;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	fail(line, "%s: expected at least %lld, seen %lld", what, bound, seen);
+	return false;
+}
+
+#define EXPECT_GE(bound, seen, ...) \
+	expect_ge(__LINE__, (long long)(bound), (long long)(seen), __VA_ARGS__)
+
+/*
+ * Since @base, pid (0: this process) took @pins pins and @refs references
+ * and holds them now: mmprobe counted and holds exactly those, pid's VmPin
+ * grew by them, and the kernel counted at least the pins.
+ */
+static void expect_held(int line, const struct pin_acct *base, pid_t pid,
+			long long pins, long long refs)
+{
+	struct pin_acct now;
+
+	acct_read(&now, pid);
+	expect_eq(line, pins, now.pinned - base->pinned, "pin_pinned taken");
+	expect_eq(line, refs, now.refs - base->refs, "pin_refs taken");
+	expect_eq(line, pins + refs, now.held - base->held, "held_pages");
+	expect_eq(line, (pins + refs) * (long long)pagesize / 1024,
+		  now.vmpin_kb - (pid ? 0 : base->vmpin_kb), "VmPin (kB) of pid %d", pid);
+	expect_ge(line, pins, now.acquired - base->acquired,
+		  "nr_foll_pin_acquired rise (system-wide, at least ours)");
+}
+
+/*
+ * Since @base, everything taken was given back: mmprobe released every
+ * page it counted taken and holds what it held at @base, this process's
+ * VmPin is back, and the kernel counted at least @pins pins released.
+ * (A child's VmPin went with the child.)
+ */
+static void expect_all_released(int line, const struct pin_acct *base, long long pins)
+{
+	struct pin_acct now;
+
+	acct_read(&now, 0);
+	expect_eq(line, (now.pinned - base->pinned) + (now.refs - base->refs),
+		  now.released - base->released, "pin_released: every page taken");
+	expect_eq(line, base->held, now.held, "held_pages after release");
+	expect_eq(line, base->vmpin_kb, now.vmpin_kb, "VmPin (kB) after release");
+	if (pins >= 0)
+		expect_ge(line, pins, now.foll_released - base->foll_released,
+			  "nr_foll_pin_released rise (system-wide, at least ours)");
+}
+
+#define EXPECT_HELD(base, pid, pins, refs) expect_held(__LINE__, base, pid, pins, refs)
+#define EXPECT_ALL_RELEASED(base, pins) expect_all_released(__LINE__, base, pins)
+
 static char *map_pages(size_t n, int prot)
 {
 	char *p = mmap(NULL, n * pagesize, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1819,18 +1926,25 @@ static void test_unpin_part(void)
 	};
 	struct mmprobe_pin_page *p = pages_buf;
 	char *mem = map_pages(8, PROT_READ | PROT_WRITE);
+	struct pin_acct base, now;
 	uint64_t h;
 	int fd, i;
 
 	fd = open_session();
 	if (!both_or_neither(fd, mem, 8 * pagesize))
 		return;
-	if (!EXPECT_EQ(8, pin_util_take(fd, mem, 8, PUP, RW_LT, &h), "pages taken") ||
-	    !EXPECT_EQ(pins_base + 8, pin_util_foll_pins(), "pins held"))
+	acct_read(&base, 0);
+	if (!EXPECT_EQ(8, pin_util_take(fd, mem, 8, PUP, RW_LT, &h), "pages taken"))
 		goto out;
+	EXPECT_HELD(&base, 0, 8, 0);
 	EXPECT_EQ(4, pin_util_unpin(fd, h, 2, 4), "pages released");
 	EXPECT_EQ(0, pin_util_unpin(fd, h, 2, 4), "pages released again");
-	EXPECT_EQ(pins_base + 4, pin_util_foll_pins(), "pins held");
+	acct_read(&now, 0);
+	EXPECT_EQ(4, now.released - base.released, "pin_released by UNPIN");
+	EXPECT_EQ(4, now.held - base.held, "held_pages after UNPIN");
+	EXPECT_EQ(4 * pagesize / 1024, now.vmpin_kb - base.vmpin_kb, "VmPin (kB) after UNPIN");
+	EXPECT_GE(4, now.foll_released - base.foll_released,
+		  "nr_foll_pin_released rise (system-wide, at least ours)");
 	for (i = 0; i < 2; i++) {
 		int j;
 
@@ -1860,13 +1974,14 @@ static void test_refs(void)
 {
 	struct mmprobe_pin_page *p = pages_buf;
 	char *mem = map_pages(4, PROT_READ | PROT_WRITE);
-	long long refs = stat_of("pin_refs");
+	struct pin_acct base;
 	uint64_t h;
 	int fd, m, i;
 
 	fd = open_session();
 	if (!both_or_neither(fd, mem, 4 * pagesize))
 		return;
+	acct_read(&base, 0);
 	for (m = MMPROBE_PIN_METHOD_GUP; m <= GUP_FAST; m++) {
 		if (!EXPECT_EQ(4, pin_util_take(fd, mem, 4, m, 0, &h), "%s", method_names[m]) ||
 		    !EXPECT_EQ(0, pin_util_info(fd, h, 0, 4, p, true), "INFO"))
@@ -1879,32 +1994,35 @@ static void test_refs(void)
 				    (unsigned long long)p[i].refcount);
 		}
 	}
-	EXPECT_EQ(pins_base, pin_util_foll_pins(), "pins with references held");
-	EXPECT_EQ(8, stat_of("pin_refs") - refs, "pin_refs counted");
+	/* 8 references, no pin: pin_pinned did not move */
+	EXPECT_HELD(&base, 0, 0, 8);
 	close(fd);
+	EXPECT_ALL_RELEASED(&base, 0);
 	munmap(mem, 4 * pagesize);
 }
 
 /* Closing the file releases every pin, of every take and method. */
 static void test_close_releases(void)
 {
-	long long released = stat_of("pin_released");
 	char *mem = map_pages(64, PROT_READ | PROT_WRITE);
+	struct pin_acct base, now;
 	uint64_t h;
 	int fd;
 
 	fd = open_session();
 	if (!both_or_neither(fd, mem, 64 * pagesize))
 		return;
+	acct_read(&base, 0);
 	EXPECT_EQ(64, pin_util_take(fd, mem, 64, PUP, RW_LT, &h), "pin_user_pages");
 	EXPECT_EQ(32, pin_util_take(fd, mem, 32, PUP_FAST, MMPROBE_PIN_WRITE, &h),
 		  "pin_user_pages_fast");
 	EXPECT_EQ(16, pin_util_take(fd, mem, 16, MMPROBE_PIN_METHOD_GUP, 0, &h),
 		  "get_user_pages");
-	EXPECT_EQ(pins_base + 96, pin_util_foll_pins(), "pins held");
+	EXPECT_HELD(&base, 0, 96, 16);
 	close(fd);
-	EXPECT_EQ(pins_base, pin_util_foll_pins(), "pins after close");
-	EXPECT_EQ(112, stat_of("pin_released") - released, "pin_released counted");
+	EXPECT_ALL_RELEASED(&base, 96);
+	acct_read(&now, 0);
+	EXPECT_EQ(112, now.released - base.released, "pin_released counted");
 	munmap(mem, 64 * pagesize);
 }
 
@@ -1926,21 +2044,25 @@ static void test_kill_releases(void)
 {
 	struct mem m = { .win = 64 * pagesize };
 	struct child_arg a = { .m = &m };
+	struct pin_acct base, now;
 	struct child c;
 	int status;
 
 	m.mem = map_pages(64, PROT_READ | PROT_WRITE);
+	acct_read(&base, 0);
 	if (!m.mem || !child_start(&c, child_pin_and_sleep, &a))
 		goto out;
 	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child could not pin"))
-		EXPECT_EQ(pins_base + 64, pin_util_foll_pins(), "pins held by the child");
+		EXPECT_HELD(&base, c.pid, 64, 0);
 	kill(c.pid, SIGKILL);
 	close(c.up[0]);
 	close(c.down[1]);
 	if (EXPECT_EQ(c.pid, waitpid(c.pid, &status, 0), "waitpid"))
 		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 			    "the child was not killed: status %#x", status);
-	EXPECT_EQ(pins_base, pin_util_foll_pins(), "pins after SIGKILL");
+	EXPECT_ALL_RELEASED(&base, 64);
+	acct_read(&now, 0);
+	EXPECT_EQ(64, now.released - base.released, "pin_released after SIGKILL");
 out:
 	if (m.mem)
 		munmap(m.mem, 64 * pagesize);
@@ -2019,22 +2141,57 @@ static void result(const char *fmt, ...)
 	}
 }
 
-/* Every pin of the case is gone: nr_foll_pin_acquired == nr_foll_pin_released. */
-static void check_balance(void)
+/*
+ * No page of [addr, addr + len) is pinned any more, as the kernel's own
+ * pin counts say (inspect's pinned=, folio_maybe_dma_pinned()). Not for
+ * the zero pages: the shared zero page is everybody's, and whether GUP pins
+ * it at all changed over the kernels.
+ */
+static void check_unpinned(const struct mem *m, const char *addr, size_t len)
 {
-	EXPECT_EQ(pins_base, pin_util_foll_pins(),
-		  "nr_foll_pin_acquired - nr_foll_pin_released after the case");
+	struct inspect_summary s;
+	long long pinned;
+
+	if (!addr || !len || (K(m->kind) & K_ZERO) || !inspect_available())
+		return;
+	if (!EXPECT_EQ(0, inspect_summary(0, (uintptr_t)addr, (uintptr_t)addr + len, &s),
+		       "inspect summary of the case's mapping"))
+		return;
+	pinned = inspect_summary_get(&s, NULL, -1, "pinned");
+	EXPECT_EQ(0, pinned, "pages of the case's mapping still pinned (inspect)");
+}
+
+/*
+ * Every pin of the case is gone, by this program's own evidence: see
+ * pin_acct. The kernel's system-wide nr_foll_pin_released rose by at least
+ * the pins taken, except on the zero pages, which GUP stopped pinning (and
+ * counting) in 6.5.
+ */
+static void check_balance(const struct pin_acct *base, const struct mem *m)
+{
+	struct pin_acct now;
+
+	acct_read(&now, 0);
+	EXPECT_ALL_RELEASED(base, m && (K(m->kind) & K_ZERO) ? -1 : now.pinned - base->pinned);
+	if (!m || (K(m->kind) & K_ZERO))
+		return;
+	EXPECT_GE(now.pinned - base->pinned, now.acquired - base->acquired,
+		  "nr_foll_pin_acquired rise (system-wide, at least ours)");
 }
 
 static void run_case(const struct test_case *tc, enum kind kind)
 {
+	struct pin_acct base;
 	struct mem m;
 
 	memset(&cur, 0, sizeof(cur));
+	acct_read(&base, 0);
 	if (mem_setup(&m, kind, tc->hugetlb_pages) && !cur.failed)
 		tc->fn(&m, tc);
+	check_unpinned(&m, m.map, m.map_len);
+	check_unpinned(&m, m.map2, m.map2_len);
 	mem_teardown(&m);
-	check_balance();
+	check_balance(&base, &m);
 	result("%s (%s%s) ... with %s", tc->desc, method_names[tc->method],
 	       tc->flags & MMPROBE_PIN_WRITE ? ", write" : "", kind_names[kind]);
 }
@@ -2093,11 +2250,10 @@ int main(int argc, char **argv)
 	hugetlb_reserve(kind_hsize(HUGETLB_1G), 1);
 	signal(SIGPIPE, SIG_IGN);
 
-	pins_base = pin_util_foll_pins();
-	if (pins_base == LLONG_MIN)
+	if (util_vmstat("nr_foll_pin_acquired") < 0)
 		ksft_exit_fail_msg("no nr_foll_pin_acquired in /proc/vmstat\n");
-	ksft_print_msg("nr_foll_pin_acquired - nr_foll_pin_released at start: %lld\n",
-		       pins_base);
+	if (vmpin_kb(0) < 0)
+		ksft_exit_fail_msg("no VmPin in /proc/self/status\n");
 
 	plan = ARRAY_SIZE(interface_tests);
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
@@ -2105,9 +2261,12 @@ int main(int argc, char **argv)
 	ksft_set_plan(plan);
 
 	for (i = 0; i < ARRAY_SIZE(interface_tests); i++) {
+		struct pin_acct base;
+
 		memset(&cur, 0, sizeof(cur));
+		acct_read(&base, 0);
 		interface_tests[i].fn();
-		check_balance();
+		check_balance(&base, NULL);
 		result("%s", interface_tests[i].desc);
 	}
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
