@@ -26,6 +26,13 @@
  *  - split ("split"): the written page a new exclusive anon page, the other
  *    511 the small zero page, thp_split_pmd +1, AnonHugePages 0 kB, an
  *    invalidation of the 2 MiB (the split) then one of the page (the COW).
+ *
+ * The vmstat counters are the whole machine's: another process's THP
+ * fault or split moves them too (vmtest.sh -L makes such a load). So the
+ * outcome is decided and asserted on this process's own pages (pagemap,
+ * kpageflags, smaps, inspect, the tracer, and a memory cgroup of its own
+ * where there is one); the counters are only checked to have risen by at
+ * least what the outcome implies.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -311,8 +318,9 @@ static void hz_check_outcome(struct __test_metadata *_metadata,
 	if (!pid)
 		EXPECT_NE(0, mem[off]);
 	if (d) {
-		EXPECT_EQ(thp ? 1 : 0, d->alloc);
-		EXPECT_EQ(thp ? 0 : 1, d->split);
+		/* System-wide: at least our own fault or split. */
+		EXPECT_LE(thp ? 1 : 0, d->alloc);
+		EXPECT_LE(thp ? 0 : 1, d->split);
 	}
 
 	if (thp) {
@@ -604,7 +612,8 @@ static void hz_write_after_disable(struct __test_metadata *_metadata,
 	hz_stat_delta(&d, &before);
 	ASSERT_LE(0, notify_read(self->fd, &log));
 	TH_LOG("thp_fault_alloc +%lld thp_split_pmd +%lld", d.alloc, d.split);
-	thp = d.alloc > 0;
+	/* Which it was, from the written page itself; hz_check_outcome() checks the rest. */
+	thp = util_kpageflags(hz_pfn(util_pagemap(mem + off))) & KPF(KPF_THP);
 	/* Only a kernel whose write fault allocates at all may do it here. */
 	EXPECT_TRUE(!thp || self->wp_thp);
 	hz_check_outcome(_metadata, self, 0, mem, off, thp, true, &d, &log);
@@ -636,16 +645,30 @@ struct hz_charge_result {
 	int err;		/* 0, or the errno of the step that failed */
 	int step;
 	struct hz_stat d;
+	long long memcg_alloc;	/* thp_fault_alloc of the child's own cgroup, or -1 */
 	uint64_t written_flags;	/* kpageflags of the written page */
 	uint64_t written_pfn;
 	size_t others_not_zero;	/* other pages not the small zero page */
 	size_t bad_bytes;
 };
 
+/* thp_fault_alloc in memory.stat of the cgroup whose cgroup.procs is procs */
+static long long hz_memcg_thp_alloc(const char *procs)
+{
+	char path[160], buf[8192];
+
+	snprintf(path, sizeof(path), "%.*s/memory.stat",
+		 (int)(strrchr(procs, '/') - procs), procs);
+	if (util_read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return util_kv_get(buf, "thp_fault_alloc");
+}
+
 static void hz_charge_child(HZ_DATA *self, const char *cg, int out)
 {
 	struct hz_charge_result r = { 0 };
 	const size_t off = 9 * self->pagesize + 1;
+	long long memcg_before;
 	struct hz_stat before;
 	char pid[32], *mem;
 	size_t i;
@@ -666,9 +689,15 @@ static void hz_charge_child(HZ_DATA *self, const char *cg, int out)
 		r.err = ENOENT;
 		goto out;
 	}
+	memcg_before = hz_memcg_thp_alloc(cg);
 	hz_stat_read(&before);
 	mem[off] = 0x42;
 	hz_stat_delta(&r.d, &before);
+	r.memcg_alloc = hz_memcg_thp_alloc(cg);
+	if (memcg_before >= 0 && r.memcg_alloc >= 0)
+		r.memcg_alloc -= memcg_before;
+	else
+		r.memcg_alloc = -1;
 	r.written_pfn = hz_pfn(util_pagemap(mem + off));
 	r.written_flags = util_kpageflags(r.written_pfn);
 	for (i = 0; i < self->pmd / self->pagesize; i++)
@@ -783,12 +812,20 @@ TEST_F(huge_zero, write_when_charge_fails)
 	ASSERT_LT(0, child);
 
 	ASSERT_EQ(0, r.step) TH_LOG("child failed at step %d: %s", r.step, strerror(r.err));
-	TH_LOG("thp_fault_alloc +%lld thp_split_pmd +%lld thp_fault_fallback_charge +%lld",
-	       r.d.alloc, r.d.split, r.d.charge);
-	EXPECT_EQ(0, r.d.alloc);
-	EXPECT_EQ(1, r.d.split);
-	EXPECT_EQ(self->wp_thp ? 1 : 0, r.d.charge);
-	EXPECT_EQ(self->wp_thp ? 1 : 0, r.d.fallback);
+	TH_LOG("thp_fault_alloc +%lld (its cgroup +%lld) thp_split_pmd +%lld fallback_charge +%lld",
+	       r.d.alloc, r.memcg_alloc, r.d.split, r.d.charge);
+	/*
+	 * No THP in the child's own cgroup (memory.stat has thp_fault_alloc
+	 * since 5.8); the system-wide counters rose by at least the split and,
+	 * where a THP was tried, its failed charge. Whether a kernel without
+	 * huge_zero_wp_thp tried none is not asserted: another process's
+	 * failed charge would move the counter just the same.
+	 */
+	if (r.memcg_alloc >= 0)
+		EXPECT_EQ(0, r.memcg_alloc);
+	EXPECT_LE(1, r.d.split);
+	EXPECT_LE(self->wp_thp ? 1 : 0, r.d.charge);
+	EXPECT_LE(self->wp_thp ? 1 : 0, r.d.fallback);
 	EXPECT_TRUE(r.written_flags & KPF(KPF_ANON));
 	EXPECT_FALSE(r.written_flags & (KPF(KPF_THP) | KPF(KPF_ZERO_PAGE)));
 	EXPECT_EQ(0, r.others_not_zero);
