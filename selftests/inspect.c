@@ -348,6 +348,12 @@ static void check_pte_mapped_thp(struct __test_metadata *_metadata, size_t pmd, 
 	mem = thp_pmd_get(_metadata, pmd);
 	if (!mem)
 		return;
+	/*
+	 * 511 mapped pages and a hole in a MADV_HUGEPAGE VMA are what
+	 * khugepaged collapses into a new THP, between the report and the
+	 * pagemap read (7.3, 1 run in 6): keep it away.
+	 */
+	ASSERT_EQ(0, madvise(mem, pmd, MADV_NOHUGEPAGE));
 	splits = util_vmstat("thp_split_pmd");
 	if (dontneed) {
 		/* Braces: ASSERT_EQ() expands to more than one statement. */
@@ -355,7 +361,8 @@ static void check_pte_mapped_thp(struct __test_metadata *_metadata, size_t pmd, 
 	} else {
 		ASSERT_EQ(0, mprotect(mem, page_size, PROT_READ));
 	}
-	EXPECT_EQ(splits + 1, util_vmstat("thp_split_pmd"));
+	/* At least ours (others may split too); the PTE entries below are the proof. */
+	EXPECT_LE(splits + 1, util_vmstat("thp_split_pmd"));
 
 	nr = inspect_range(0, (unsigned long)mem, (unsigned long)mem + pmd, e, MAX_ENTRIES);
 	ASSERT_EQ(dontneed ? nr_pages - 1 : nr_pages, nr);
