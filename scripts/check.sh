@@ -6,9 +6,13 @@
 #   scripts/check.sh [KERNEL...]     default: every kernel of the matrix
 #
 # Static checks first (checkpatch --strict on the module sources, sparse and
-# W=1 builds for every kernel), then the whole selftest collection in a guest
-# of every kernel. The last line is "N passed, N failed, N skipped", summed
-# over the static checks and every test case of every kernel.
+# W=1 builds and dkms build/install for every kernel), then the whole
+# selftest collection in a guest of every kernel, followed in the same guest
+# by part of the installed kselftest tree run by run_kselftest.sh (and on the
+# newest kernel the DKMS module loaded with modprobe); each guest's initramfs
+# is checked to be made of its build root's files. The last line is "N
+# passed, N failed, N skipped", summed over the static checks and every test
+# case of every kernel.
 
 set -ue
 set -o pipefail
@@ -36,6 +40,22 @@ static_result()
 		echo "not ok - static: $name"
 		FAIL=$((FAIL + 1))
 	fi
+}
+
+# Add the test cases of a KTAP log (stdin) to the totals. A run that ended
+# badly (RC not 0) or counted nothing has at least one failure.
+tally()
+{
+	local what=$1 rc=$2 p f s
+
+	read -r p f s < <(ktap_counts)
+	if { [ "$rc" -ne 0 ] || [ $((p + f + s)) -eq 0 ]; } && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	echo "# $what: $p passed, $f failed, $s skipped (exit $rc)"
+	PASS=$((PASS + p))
+	FAIL=$((FAIL + f))
+	SKIP=$((SKIP + s))
 }
 
 # checkpatch --strict, from the newest kernel's source; errors and warnings
@@ -84,13 +104,28 @@ for k in "$@"; do
 	[ "$ok" -eq 0 ] || sed 's/^/# /' "$LOGDIR/build"
 	build_clean "$out"
 	static_result "W=1 and sparse build for $release" "$ok"
+	# dkms.conf as a test machine uses it: dkms build and install in the
+	# build root (the newest kernel's guest does it with vmtest.sh -D).
+	if [ "$k" != "$newest" ]; then
+		ok=0
+		(dkms_build "$release" "$root" >/dev/null) 2>"$LOGDIR/dkms" || ok=1
+		[ "$ok" -eq 0 ] || sed 's/^/# /' "$LOGDIR/dkms"
+		static_result "dkms build and install for $release" "$ok"
+	fi
 done
+
+# Every guest also runs the installed kselftest tree with the series' own
+# run_kselftest.sh (vmtest.sh -i), these programs of it, about 20 s; the
+# newest kernel's guest loads the module dkms built with modprobe (-D).
+KSFT_TESTS=${MMPROBE_KSFT_TESTS:-mmprobe:module mmprobe:permissions mmprobe:gup_test_compat mmprobe:notify mmprobe:huge_zero}
 
 for k in "$@"; do
 	log "running the suite on $k"
 	rc=0
-	"$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" 2>"$LOGDIR/err-$k" |
-		tee "$LOGDIR/ktap-$k" || rc=$?
+	opts=-i
+	[ "$k" = "$newest" ] && opts="-i -D"
+	MMPROBE_KSFT_TESTS=$KSFT_TESTS "$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" $opts \
+		2>"$LOGDIR/err-$k" | tee "$LOGDIR/ktap-$k" || rc=$?
 	cat "$LOGDIR/err-$k" >&2
 	# Host independence, checked before the guest boots: every file of
 	# the initramfs is its build root's (or kernel package's) copy.
@@ -98,15 +133,9 @@ for k in "$@"; do
 	grep -q '^mmprobe: initramfs: [0-9]* files checked, 0 differ' \
 		"$LOGDIR/err-$k" || ok=1
 	static_result "initramfs of $k: every file its build root's copy" "$ok"
-	read -r p f s < <(ktap_counts <"$LOGDIR/ktap-$k")
-	# A guest that never reached a test still counts as a failure.
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
-	fi
-	echo "# kernel $k: $p passed, $f failed, $s skipped (vmtest.sh exit $rc)"
-	PASS=$((PASS + p))
-	FAIL=$((FAIL + f))
-	SKIP=$((SKIP + s))
+	tally "kernel $k" "$rc" <"$LOGDIR/ktap-$k"
+	# The installed tree's own KTAP, as run_kselftest.sh printed it.
+	tally "kernel $k, run_kselftest.sh" 0 < <(sed -n 's/^# ksft: //p' "$LOGDIR/ktap-$k")
 done
 
 echo "$PASS passed, $FAIL failed, $SKIP skipped"

@@ -16,6 +16,11 @@ mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 mount -t hugetlbfs hugetlbfs /dev/hugepages
+# What udev makes on a real system: kselftest's runner.sh writes to /dev/stdout.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 exec >/dev/ttyS1 2>&1
 
 . /mmprobe/vm.conf
@@ -139,7 +144,7 @@ fi
 
 echo "TAP version 13"
 set -- $TESTS
-echo "1..$(( $# + 1 + NR_KMEMLEAK ))"
+echo "1..$(( $# + 1 + NR_KMEMLEAK + ${DKMS:-0} + ${KSFT:-0} ))"
 sed 's/^/# /' /sys/kernel/debug/mmprobe/version
 
 # vmtest.sh -L: THP faults, O_DIRECT reads and fork storms while the suite
@@ -191,6 +196,48 @@ if out=$(./mmprobe-load -r mmprobe 2>&1) && vm_splat_check "unload"; then
 else
 	echo "# $out"
 	echo "not ok $n selftests: mmprobe: unload"
+fi
+
+# vmtest.sh -D: the module dkms built and installed, found through
+# modules.dep and loaded by the build root's modprobe (kmod).
+if [ "${DKMS:-0}" = 1 ]; then
+	n=$((n + 1))
+	dep=$(/sbin/modprobe --show-depends mmprobe 2>&1)
+	echo "# modprobe --show-depends mmprobe: $dep"
+	if echo "$dep" | grep -q '/updates/dkms/mmprobe\.ko' &&
+			/sbin/modprobe mmprobe >/tmp/modprobe.log 2>&1 &&
+			grep -qx "release=$(uname -r)" /sys/kernel/debug/mmprobe/version &&
+			./mmprobe-load -r mmprobe >>/tmp/modprobe.log 2>&1 &&
+			vm_splat_check "modprobe mmprobe"; then
+		echo "ok $n selftests: mmprobe: dkms_modprobe"
+	else
+		sed 's/^/# /' /tmp/modprobe.log
+		echo "not ok $n selftests: mmprobe: dkms_modprobe"
+	fi
+fi
+
+# vmtest.sh -i: the installed kselftest tree as a test lab runs it, by the
+# series' own run_kselftest.sh, without MMPROBE_KO: the tree's mmprobe.ko,
+# or (-D) the installed module by name. Its KTAP is printed as "# ksft: "
+# lines, which scripts/check.sh counts. Its programs leave mmprobe loaded.
+if [ "${KSFT:-0}" = 1 ]; then
+	n=$((n + 1))
+	args=""
+	for t in $KSFT_TESTS; do
+		args="$args -t $t"
+	done
+	[ -n "$args" ] || args="-c mmprobe"
+	echo "# mmprobe-vm: run_kselftest.sh$args (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	( unset MMPROBE_KO; cd /kselftest && ./run_kselftest.sh $args ) 2>&1 |
+		tee /tmp/ksft.log | sed 's/^/# ksft: /'
+	echo "# mmprobe-vm: run_kselftest.sh done (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	[ -d /sys/module/mmprobe ] && ./mmprobe-load -r mmprobe
+	if vm_splat_check "run_kselftest.sh" && [ ! -d /sys/module/mmprobe ] &&
+			grep -q '^ok ' /tmp/ksft.log && ! grep -q '^not ok' /tmp/ksft.log; then
+		echo "ok $n selftests: mmprobe: run_kselftest"
+	else
+		echo "not ok $n selftests: mmprobe: run_kselftest"
+	fi
 fi
 if [ -n "$KMEMLEAK" ]; then
 	n=$((n + 1))

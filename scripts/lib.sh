@@ -322,12 +322,14 @@ initrd_libs()
 # Check that every file of an initramfs tree is the copy of its origin:
 # user space (busybox, libraries, loader, programs) that of the build root,
 # resolved inside it; kernel modules and config those of the kernel package
-# (KDIR); mmprobe.ko and the selftests those of the build in the root (OUT).
-# Generated files (vm.conf, cmd) and -f files are not checked. Prints
-# "N files checked" or the files that differ, and returns 1 then.
+# (KDIR), or, when the root's depmod made the module indexes again (vmtest.sh
+# -D), those of MODROOT; mmprobe.ko, the selftests and the installed
+# kselftest tree those of the build in the root (OUT). Generated files
+# (vm.conf, cmd) and -f files are not checked. Prints "N files checked, M
+# differ" and lists the files that differ, returning 1 then.
 initrd_verify()
 {
-	local root=$1 initrd=$2 out=$3 kdir=$4 f rel origin n=0 bad=0
+	local root=$1 initrd=$2 out=$3 kdir=$4 modroot=${5-} f rel origin n=0 bad=0
 
 	while IFS= read -r f; do
 		rel=${f#"$initrd"}
@@ -340,6 +342,10 @@ initrd_verify()
 			origin=$out/selftests/${rel##*/}
 			[ -e "$origin" ] || continue
 			;;
+		/kselftest/*) origin=$out$rel ;;
+		/lib/modules/*/modules.*)
+			origin=${modroot:-$kdir}$rel ;;
+		/lib/modules/*/updates/*) origin=$root$rel ;;
 		/boot/*|/lib/modules/*) origin=$kdir$rel ;;
 		*)
 			if origin=$(root_realpath "$root" "$rel"); then
@@ -357,4 +363,53 @@ initrd_verify()
 	done < <(find "$initrd" -type f)
 	echo "$n files checked, $bad differ"
 	[ "$bad" -eq 0 ]
+}
+
+# Build and install mmprobe with the build root's own Debian dkms, as a test
+# machine would from dkms.conf: the source in /usr/src/mmprobe-VERSION, then
+# "dkms build" and "dkms install" for the release (--force: again on every
+# run, from the current tree). Prints the installed module's path in the
+# root (/lib/modules/<release>/updates/dkms/mmprobe.ko*); the log is
+# $MMPROBE_CACHE/dkms-<release>.log.
+dkms_build()
+{
+	local release=$1 root=$2 ver log=$MMPROBE_CACHE/dkms-$1.log ko
+
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$MMPROBE_TOP/dkms.conf")
+	[ -n "$ver" ] || die "no PACKAGE_VERSION in dkms.conf"
+	if [ ! -x "$root/usr/sbin/dkms" ]; then
+		log "installing dkms in the build root"
+		in_root "$root" apt-get install -y -q --no-install-recommends dkms \
+			>/dev/null || die "could not install dkms in $root"
+	fi
+	rm -rf "$root/usr/src/mmprobe-$ver"
+	mkdir -p "$root/usr/src/mmprobe-$ver"
+	(cd "$MMPROBE_TOP" && tar -cf - --exclude='*.ko' --exclude='*.o' \
+		Kbuild Makefile dkms.conf module) | tar -xf - -C "$root/usr/src/mmprobe-$ver"
+	if ! in_root "$root" sh -c "
+		{ dkms status -m mmprobe -v $ver | grep -q . ||
+		  dkms add -m mmprobe -v $ver; } &&
+		dkms build --force -m mmprobe -v $ver -k $release &&
+		dkms install --force -m mmprobe -v $ver -k $release" >"$log" 2>&1; then
+		cat "$log" >&2
+		die "dkms build or install of mmprobe failed for $release"
+	fi
+	ko=$(cd "$root" && ls lib/modules/"$release"/updates/dkms/mmprobe.ko* 2>/dev/null) ||
+		die "dkms installed no mmprobe.ko for $release (see $log)"
+	echo "/$ko"
+}
+
+# "make -C selftests install" of a build (build_in_root's OUT) inside its
+# root, into OUT/kselftest: the tree the series' run_kselftest.sh runs. KO is
+# the mmprobe.ko it gets, or empty: the programs then load mmprobe by name.
+ksft_install()
+{
+	local release=$1 root=$2 out=${3#"$2"} ko=${4-}
+
+	in_root "$root" make -s -C "$out/tree/selftests" \
+		CC="$(suite_compiler "$(basename "$root" | sed 's/^root-//')")" \
+		KSFT_DIR="/ksft/$release" OUTPUT="$out/selftests" \
+		INSTALL_PATH="$out/kselftest" MMPROBE_KO="$ko" install \
+		>>"$root$out/build.log" 2>&1 ||
+		die "make -C selftests install failed for $release (see $root$out/build.log)"
 }

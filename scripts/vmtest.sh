@@ -39,6 +39,12 @@ VM_TIMEOUT=${MMPROBE_VM_TIMEOUT:-1800}
 HUGEPAGES_1G=${MMPROBE_VM_HUGEPAGES_1G:-1}
 # -L: a background load (selftests/mmprobe-loadgen) while the suite runs.
 LOAD=${MMPROBE_LOAD:-0}
+# -i: after the suite, the installed kselftest tree, run by the series' own
+# run_kselftest.sh (MMPROBE_KSFT_TESTS: its COLLECTION:TEST list, else all).
+KSFT=0
+KSFT_TESTS=${MMPROBE_KSFT_TESTS:-}
+# -D: mmprobe built and installed by dkms in the build root, and modprobe.
+DKMS=0
 
 usage()
 {
@@ -55,6 +61,11 @@ Usage: $0 [-k KERNEL] [-K DIR] [-t NAME]... [-f PATH]... [-v] [-R] [-L] [-T SECO
   -R          after the suite, print the behaviour report (selftests/report)
   -L          run a background load (THP faults, O_DIRECT reads, fork storms)
               in the guest while the suite runs (or MMPROBE_LOAD=1)
+  -i          after the suite, run the installed kselftest tree (make -C
+              selftests install) with run_kselftest.sh
+  -D          build and install mmprobe with dkms in the build root; the
+              guest loads that module with modprobe (with -i, the tree has
+              no mmprobe.ko and its programs load it by name)
   -- CMD...   run CMD in the guest with mmprobe loaded, instead of the suite
 
 Cache: \$MMPROBE_CACHE (default \$HOME/.cache/mmprobe).
@@ -62,7 +73,7 @@ EOF
 	exit "$EXIT_PREP"
 }
 
-while getopts "k:K:t:f:vRLT:h" opt; do
+while getopts "k:K:t:f:vRLiDT:h" opt; do
 	case "$opt" in
 	k) KERNEL=$OPTARG ;;
 	K) KERNEL_DIR=$OPTARG ;;
@@ -71,6 +82,8 @@ while getopts "k:K:t:f:vRLT:h" opt; do
 	v) VERBOSE=1 ;;
 	R) REPORT=1 ;;
 	L) LOAD=1 ;;
+	i) KSFT=1 ;;
+	D) DKMS=1 ;;
 	T) VM_TIMEOUT=$OPTARG ;;
 	*) usage ;;
 	esac
@@ -120,6 +133,18 @@ SRC=$(fetch_source "$KERNEL" "$ROOT")
 log "building mmprobe for $RELEASE"
 OUT=$(build_in_root "$RELEASE" "$ROOT" "$SRC")
 KDIR=${KERNEL_DIR:-$MMPROBE_CACHE/kernel-$RELEASE}
+DKMS_KO=""
+if [ "$DKMS" -eq 1 ]; then
+	log "building and installing mmprobe with dkms for $RELEASE"
+	DKMS_KO=$(dkms_build "$RELEASE" "$ROOT")
+fi
+if [ "$KSFT" -eq 1 ]; then
+	if [ "$DKMS" -eq 1 ]; then
+		ksft_install "$RELEASE" "$ROOT" "$OUT" ""
+	else
+		ksft_install "$RELEASE" "$ROOT" "$OUT" "${OUT#"$ROOT"}/tree/mmprobe.ko"
+	fi
+fi
 
 # Test programs: every TEST_GEN_PROGS of the selftests Makefile, or -t.
 if [ -z "$TESTS" ]; then
@@ -161,12 +186,33 @@ while read -r mod; do
 	mkdir -p "$INITRD/lib/modules/$RELEASE/$(dirname "$mod")"
 	cp "$MODDIR/$mod" "$INITRD/lib/modules/$RELEASE/$mod"
 done <"$WORK/mods"
+MODROOT=""
+if [ -n "$DKMS_KO" ]; then
+	# The module dkms installed, the build root's modprobe (kmod), and
+	# the module indexes made again by the root's depmod.
+	mkdir -p "$INITRD$(dirname "$DKMS_KO")" "$INITRD/sbin"
+	cp "$ROOT$DKMS_KO" "$INITRD$DKMS_KO"
+	cp "$ROOT$(root_realpath "$ROOT" /sbin/modprobe)" "$INITRD/sbin/modprobe"
+	initrd_libs "$ROOT" "$INITRD" /sbin/modprobe
+	MODROOT=$OUT/modroot
+	mkdir -p "$MODROOT/lib"
+	cp -a "$INITRD/lib/modules" "$MODROOT/lib/"
+	in_root "$ROOT" depmod -b "${MODROOT#"$ROOT"}" "$RELEASE" ||
+		die "depmod in the build root failed"
+	cp "$MODROOT/lib/modules/$RELEASE"/modules.* "$INITRD/lib/modules/$RELEASE/"
+fi
+if [ "$KSFT" -eq 1 ]; then
+	cp -a "$OUT/kselftest" "$INITRD/kselftest"
+fi
 
 {
 	echo "TESTS='$TESTS'"
 	echo "TIMEOUT=$TIMEOUT"
 	echo "REPORT=$REPORT"
 	echo "LOAD=$LOAD"
+	echo "KSFT=$KSFT"
+	echo "KSFT_TESTS='$KSFT_TESTS'"
+	echo "DKMS=$DKMS"
 	echo "export MMPROBE_STRESS_SECONDS=${MMPROBE_STRESS_SECONDS:-15}"
 	if [ ${#CMD[@]} -gt 0 ]; then
 		echo "MODE=cmd"
@@ -181,7 +227,7 @@ if [ ${#CMD[@]} -gt 0 ]; then
 	echo >>"$INITRD/mmprobe/cmd"
 fi
 # Host independence: every file is its build root's (or kernel's) copy.
-verified=$(initrd_verify "$ROOT" "$INITRD" "$OUT" "$KDIR") ||
+verified=$(initrd_verify "$ROOT" "$INITRD" "$OUT" "$KDIR" "$MODROOT") ||
 	die "the initramfs is not made of the build root's files"
 log "initramfs: $verified (build root $SUITE)"
 (cd "$INITRD" && find . | cpio -o -H newc --quiet) >"$WORK/initrd.cpio"
