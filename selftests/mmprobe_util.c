@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 
 #include "mmprobe_util.h"
 
@@ -408,16 +407,6 @@ long long util_smaps_kb(const void *addr, const char *field)
 	}
 	fclose(f);
 	return kb;
-}
-
-int util_kernel_version(void)
-{
-	int major = 0, minor = 0;
-	struct utsname u;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return 0;
-	return major * 100 + minor;
 }
 
 bool util_swap_enabled(void)

@@ -83,9 +83,6 @@ void util_settings_restore(void);
 /* A field of the smaps entry of the VMA holding addr, in kB; -1 if none. */
 long long util_smaps_kb(const void *addr, const char *field);
 
-/* The running kernel's release as a number to compare: 6.12 -> 612. */
-int util_kernel_version(void);
-
 /* Is a swap device active (a line after the header of /proc/swaps)? */
 bool util_swap_enabled(void);
 

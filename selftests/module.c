@@ -27,6 +27,7 @@
 #include "pin_util.h"
 
 #define LOAD_CYCLES 20
+#define KPF_ANON 12
 
 static const char *const capabilities[] = {
 	"thp", "huge_zero_wp_thp", "anon_exclusive", "swp_exclusive",
@@ -282,33 +283,47 @@ TEST_F(module, cap_longterm_ro_unshare)
 }
 
 /*
- * swp_exclusive and double_map leave no trace user space can read without
- * the module, so the witness is the release number and the upstream
- * versions named in Documentation/debugfs.rst (x86: swap PTE exclusive bit
- * since 5.19; PageDoubleMap removed in 6.2).
+ * swp_exclusive and double_map leave no trace user space can observe
+ * without the module: a swap-in from zram skips the swap cache and maps the
+ * page exclusive whether or not the swap PTE kept the bit, and
+ * PageDoubleMap changes how the kernel counts mappings, not the counts
+ * pagemap, kpagecount and smaps report. Comparing them with the release
+ * number would test module/compat.h against itself, not the kernel, so it
+ * is not done: version_keys checks that each is 0 or 1, and double_map
+ * only where it can hold at all, with THP.
  */
 TEST_F(module, cap_swp_exclusive)
 {
-	EXPECT_EQ(util_kernel_version() >= 519, module_cap("swp_exclusive"));
+	int v = module_cap("swp_exclusive");
+
+	TH_LOG("swp_exclusive=%d (not observable from user space: not compared)", v);
+	EXPECT_TRUE(v == 0 || v == 1);
 }
 
 TEST_F(module, cap_double_map)
 {
-	EXPECT_EQ(module_cap("thp") == 1 && util_kernel_version() < 602,
-		  module_cap("double_map"));
+	int v = module_cap("double_map");
+
+	TH_LOG("double_map=%d (not observable from user space: not compared)", v);
+	EXPECT_TRUE(v == 0 || v == 1);
+	EXPECT_TRUE(!v || module_cap("thp") == 1);
 }
 
 /*
  * huge_zero_wp_thp: read-fault an aligned MADV_HUGEPAGE region (the huge
- * zero page, confirmed by kpageflags), write one byte, and see in
- * /proc/vmstat whether the kernel allocated a THP or split the PMD.
+ * zero page, confirmed by kpageflags), write one byte, and see on the
+ * region's own pages whether the kernel allocated a THP (the written page
+ * a THP, AnonHugePages 2048 kB) or split the PMD (a small anon page, the
+ * next page the small zero page). /proc/vmstat's thp_fault_alloc and
+ * thp_split_pmd count the whole machine's faults: only a lower bound.
  */
 TEST_F(module, cap_huge_zero_wp_thp)
 {
-	long long alloc, split, d_alloc, d_split;
-	size_t pmd = util_pmd_size();
-	uint64_t pm, flags;
+	long long alloc, split, d_alloc, d_split, anon_huge;
+	size_t pmd = util_pmd_size(), pagesize = getpagesize();
+	uint64_t pm, flags, next;
 	char *mem;
+	bool thp;
 
 	if (module_cap("thp") != 1 || !pmd)
 		SKIP(return, "no THP on this kernel");
@@ -331,10 +346,26 @@ TEST_F(module, cap_huge_zero_wp_thp)
 	mem[pmd / 2] = 1;
 	d_alloc = util_vmstat("thp_fault_alloc") - alloc;
 	d_split = util_vmstat("thp_split_pmd") - split;
+	flags = util_kpageflags(util_pagemap(mem + pmd / 2) & PM_PFN_MASK);
+	next = util_kpageflags(util_pagemap(mem + pmd / 2 + pagesize) & PM_PFN_MASK);
+	anon_huge = util_smaps_kb(mem, "AnonHugePages");
 	munmap(mem, pmd);
+	TH_LOG("written page kpageflags %#llx, next %#llx, AnonHugePages %lld kB",
+	       (unsigned long long)flags, (unsigned long long)next, anon_huge);
 	TH_LOG("thp_fault_alloc +%lld, thp_split_pmd +%lld", d_alloc, d_split);
-	ASSERT_TRUE((d_alloc == 1 && d_split == 0) || (d_alloc == 0 && d_split == 1));
-	EXPECT_EQ(d_alloc == 1, module_cap("huge_zero_wp_thp"));
+	thp = flags & (1ULL << KPF_THP);
+	if (thp) {
+		EXPECT_EQ((long long)pmd >> 10, anon_huge);
+		EXPECT_FALSE(next & (1ULL << KPF_ZERO_PAGE));
+		EXPECT_LE(1, d_alloc);
+	} else {
+		/* Split: the written page small and anon, its neighbour still zero. */
+		EXPECT_EQ(0, anon_huge);
+		EXPECT_TRUE(flags & (1ULL << KPF_ANON)) TH_LOG("written page not anon");
+		EXPECT_TRUE(next & (1ULL << KPF_ZERO_PAGE));
+		EXPECT_LE(1, d_split);
+	}
+	EXPECT_EQ(thp, module_cap("huge_zero_wp_thp"));
 }
 
 /* stats: reading version counts, "reset" zeroes, anything else is EINVAL. */

@@ -240,15 +240,21 @@ TEST_F(notify, event_of_each_change)
  * that page (try_to_unmap_one()). Until v6.9 ("mm: madvise: pageout: ignore
  * references rather than clearing young") reclaim first asked every mapping
  * whether the page was young: one clear_flush_young per page; since, none.
+ *
+ * Which of the two this kernel does cannot be seen from user space without
+ * a notifier: madvise clears the young bits itself before reclaim asks, so
+ * the question changes nothing a process can observe, and no symbol tells
+ * (reclaim_pages() is in both). The test asserts what holds either way -
+ * every page asked, or none - and reports which; it does not assert which
+ * from the release number.
  */
 TEST_F(notify, pageout_clears_each_page)
 {
 	const size_t nr = self->len / self->pagesize;
-	const bool young = util_kernel_version() < 609;
 	struct notify_log log = { 0 };
 	uintptr_t s = (uintptr_t)self->mem, e = s + self->len;
 	const struct notify_event *ev;
-	size_t i, swapped = 0;
+	size_t i, swapped = 0, young;
 	char swaps[4096];
 
 	NOTIFY_READY();
@@ -271,9 +277,34 @@ TEST_F(notify, pageout_clears_each_page)
 		EXPECT_EQ(page + self->pagesize, ev->end);
 	}
 	EXPECT_EQ(nr, notify_count(&log, "invalidate_range_start", NULL, s, e));
-	EXPECT_EQ(young ? nr : 0, notify_count(&log, "clear_flush_young", NULL, s, e));
+	young = notify_count(&log, "clear_flush_young", NULL, s, e);
+	TH_LOG("clear_flush_young: %zu of %zu pages (reclaim %s references)", young, nr,
+	       young ? "checks" : "ignores");
+	EXPECT_TRUE(young == 0 || young == nr) TH_LOG("%zu young checks for %zu pages",
+						      young, nr);
 	EXPECT_LE(1, notify_count(&log, NOTIFY_CB_TLB, NULL, s, e));
 	notify_log_free(&log);
+}
+
+/*
+ * Does the running kernel have the change_pte notifier? Its dispatcher,
+ * __mmu_notifier_change_pte(), is in /proc/kallsyms exactly when it does:
+ * 1, 0, or -1 when kallsyms cannot be read.
+ */
+static int notify_kernel_has_change_pte(void)
+{
+	char line[256], name[200];
+	int found = 0;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %199s", name) == 1 &&
+			!strcmp(name, "__mmu_notifier_change_pte");
+	fclose(f);
+	return found;
 }
 
 /*
@@ -281,16 +312,17 @@ TEST_F(notify, pageout_clears_each_page)
  * replaced by the KSM page inside MMU_NOTIFY_CLEAR invalidations of that
  * page, run by ksmd, not by us. Until v6.9 ("KVM, mm: remove the
  * .change_pte() MMU notifier and set_pte_at_notify()") each of those PTE
- * changes also called change_pte; since, the callback is gone.
+ * changes also called change_pte; since, the callback is gone. Which this
+ * kernel is, its symbol table says (a backport has the symbol or not).
  */
 TEST_F(notify, ksm_merge)
 {
 	const size_t nr = self->len / self->pagesize;
-	const bool change_pte = util_kernel_version() < 609;
+	const int change_pte = notify_kernel_has_change_pte();
 	struct notify_log log = { 0 };
 	uintptr_t s = (uintptr_t)self->mem, e = s + self->len;
 	const struct notify_event *ev;
-	size_t i, merged = 0, starts;
+	size_t i, merged = 0, starts, changes;
 	uint64_t pfn;
 	int tries;
 
@@ -323,7 +355,15 @@ TEST_F(notify, ksm_merge)
 	ASSERT_NE(NULL, ev);
 	EXPECT_NE(gettid(), ev->pid);
 	EXPECT_EQ(ev->start + self->pagesize, ev->end);
-	EXPECT_EQ(change_pte ? starts : 0, notify_count(&log, "change_pte", NULL, s, e));
+	changes = notify_count(&log, "change_pte", NULL, s, e);
+	TH_LOG("__mmu_notifier_change_pte in /proc/kallsyms: %d; change_pte: %zu",
+	       change_pte, changes);
+	if (change_pte >= 0) {
+		EXPECT_EQ(change_pte ? starts : 0, changes);
+	} else {
+		/* No symbol table to ask: each invalidation with change_pte, or none. */
+		EXPECT_TRUE(changes == 0 || changes == starts);
+	}
 	notify_log_free(&log);
 }
 
