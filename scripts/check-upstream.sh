@@ -23,10 +23,15 @@
 # mmprobe's gup_test. gup_test runs with the arguments the series'
 # run_vmtests.sh gives it.
 #
-# Output: each phase's KTAP, then per kernel and phase a line
-#   # kernel K PHASE: P passed, F failed, S skipped (N "gup_test not available")
-# and at the end one line for all "after" phases. Exit 0 when no "after"
-# phase has a failure or a "gup_test not available" skip, 1 otherwise, 2
+# Output: each phase's KTAP, then per kernel and phase a line for each
+# known failure (see known_failures()),
+#   # kernel K PHASE: XFAIL: PROGRAM: TEST: REASON
+# and a line
+#   # kernel K PHASE: P passed, F failed, X xfail, S skipped (N "gup_test not available", K known failures)
+# where xfail counts the programs' own expected failures and the known
+# failures (K of X): real kernel failures, never passes. At the end one line
+# for all "after" phases. Exit 0 when no "after" phase has a failure other
+# than an expected one or a "gup_test not available" skip, 1 otherwise, 2
 # when preparing or building failed.
 
 set -ue
@@ -248,22 +253,44 @@ phase_known()
 	}' <(known_failures) "$f"
 }
 
-# Count one phase's KTAP: "pass fail skip not_available known". A program's
-# own test cases count (its "# Totals:" line); a program without them counts
-# as one, by its exit status. Known failures count as expected failures
-# (passed), as the programs' own xfail.
+# The programs' own expected failures in a phase: the xfail of each
+# "# Totals:" line that ktap_counts() counts (one followed by the program's
+# result), which ktap_counts() adds to the passes.
+phase_own_xfail()
+{
+	awk '
+	/^# # Totals: / {
+		x = 0
+		for (i = 4; i <= NF; i++) {
+			split($i, kv, ":")
+			if (kv[1] == "xfail")
+				x = kv[2]
+		}
+		next
+	}
+	/^(not )?ok [0-9]+ / { n += x; x = 0 }
+	END { print n + 0 }' "$1"
+}
+
+# Count one phase's KTAP: "pass fail xfail skip not_available known". A
+# program's own test cases count (its "# Totals:" line); a program without
+# them counts as one, by its exit status. Expected failures are neither
+# passes nor failures: the programs' own xfail, and the known failures,
+# which are real failures of this kernel with a reason.
 phase_counts()
 {
-	local series=$1 f=$2 na k p fl s
+	local series=$1 f=$2 na k x p fl s
 
 	na=$(grep -Ec "^# .*($NOT_AVAILABLE)" "$f" || true)
 	k=$(phase_known "$series" "$f" | wc -l)
+	x=$(phase_own_xfail "$f")
 	read -r p fl s < <(ktap_counts <"$f")
-	echo "$((p + k)) $((fl - k)) $s $na $k"
+	echo "$((p - x)) $((fl - k)) $((x + k)) $s $na $k"
 }
 
 TOTAL_P=0
 TOTAL_F=0
+TOTAL_X=0
 TOTAL_S=0
 TOTAL_NA=0
 rc=0
@@ -311,12 +338,12 @@ for k in "$@"; do
 	sed -n '/^# mmprobe-upstream: phase after/,/^# mmprobe-upstream: end/p' \
 		"$out/ktap" >"$out/after"
 	for phase in before after; do
-		phase_known "$k" "$out/$phase" | sed "s/^/# kernel $k $phase: known failure: /"
-		read -r p f s na kf < <(phase_counts "$k" "$out/$phase")
-		echo "# kernel $k $phase: $p passed, $f failed, $s skipped" \
-			"($na \"gup_test not available\", $kf known failures counted as passed)"
+		phase_known "$k" "$out/$phase" | sed "s/^/# kernel $k $phase: XFAIL: /"
+		read -r p f x s na kf < <(phase_counts "$k" "$out/$phase")
+		echo "# kernel $k $phase: $p passed, $f failed, $x xfail, $s skipped" \
+			"($na \"gup_test not available\", $kf known failures)"
 	done
-	# p f s na still hold the "after" phase.
+	# p f x s na still hold the "after" phase.
 	# A guest that did not finish, a splat or a new taint: one failure more.
 	if ! grep -q '^# mmprobe-upstream: end' "$out/ktap" || [ "$vrc" -ne 0 ]; then
 		echo "# kernel $k: the guest failed (vmtest.sh exit $vrc)"
@@ -324,11 +351,12 @@ for k in "$@"; do
 	fi
 	TOTAL_P=$((TOTAL_P + p))
 	TOTAL_F=$((TOTAL_F + f))
+	TOTAL_X=$((TOTAL_X + x))
 	TOTAL_S=$((TOTAL_S + s))
 	TOTAL_NA=$((TOTAL_NA + na))
 	[ "$f" -eq 0 ] && [ "$na" -eq 0 ] || rc=1
 done
 
-echo "after: $TOTAL_P passed, $TOTAL_F failed, $TOTAL_S skipped" \
+echo "after: $TOTAL_P passed, $TOTAL_F failed, $TOTAL_X xfail, $TOTAL_S skipped" \
 	"($TOTAL_NA \"gup_test not available\")"
 exit "$rc"
