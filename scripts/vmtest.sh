@@ -49,7 +49,7 @@ DKMS=0
 usage()
 {
 	cat <<EOF
-Usage: $0 [-k KERNEL] [-K DIR] [-t NAME]... [-f PATH]... [-v] [-R] [-L] [-T SECONDS] [-- CMD...]
+Usage: $0 [-k KERNEL] [-K DIR] [-t NAME]... [-f PATH]... [-v] [-R] [-L] [-i] [-D] [-T SECONDS] [-- CMD...]
 
   -k KERNEL   kernel series to boot: $MMPROBE_KERNELS_ALL (default $KERNEL)
   -K DIR      boot the kernel that scripts/debug-kernel.sh built (of series
