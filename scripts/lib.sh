@@ -68,18 +68,30 @@ suite_sources()
 	esac
 }
 
-# Install what the host itself needs, or name what is missing.
+# Install what the host itself needs, or name what is missing. Supported
+# hosts are Debian 12 and 13 and Ubuntu 24.04 (Documentation/hosts.rst);
+# elsewhere the runner needs these commands, from the host's own packages.
 need_host_tools()
 {
-	local missing="" tool pkg
+	local missing="" cmds="" tool name=""
 
 	for tool in qemu-system-x86_64:qemu-system-x86 debootstrap:debootstrap \
 		    cpio:cpio chroot:coreutils timeout:coreutils depmod:kmod \
-		    xz:xz-utils zstd:zstd; do
-		command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
+		    xz:xz-utils zstd:zstd dpkg-deb:dpkg cmp:diffutils \
+		    mountpoint:util-linux unshare:util-linux; do
+		command -v "${tool%%:*}" >/dev/null 2>&1 && continue
+		missing="$missing ${tool#*:}"
+		cmds="$cmds ${tool%%:*}"
 	done
 	[ -z "$missing" ] && return 0
-	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	if ! command -v apt-get >/dev/null 2>&1; then
+		[ -r /etc/os-release ] && name=$(. /etc/os-release && echo "${PRETTY_NAME:-}")
+		die "this host (${name:-unknown}) has no apt-get: the runner is" \
+			"supported on Debian 12, Debian 13 and Ubuntu 24.04. Elsewhere" \
+			"install these commands with the host's package manager (debootstrap" \
+			"is packaged by Fedora and Arch too), then run it again:$cmds"
+	fi
+	if [ "$(id -u)" -eq 0 ]; then
 		log "installing host packages:$missing"
 		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing \
 				>/dev/null 2>&1; then

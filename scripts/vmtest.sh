@@ -148,7 +148,7 @@ fi
 
 # Test programs: every TEST_GEN_PROGS of the selftests Makefile, or -t.
 if [ -z "$TESTS" ]; then
-	TESTS=$(make -s -C "$MMPROBE_TOP/selftests" KSFT_DIR=/ emit_tests |
+	TESTS=$(in_root "$ROOT" make -s -C "${OUT#"$ROOT"}/tree/selftests" KSFT_DIR=/ emit_tests |
 		sed 's/^mmprobe://' | tr '\n' ' ')
 fi
 TIMEOUT=$(sed -n 's/^timeout=//p' "$MMPROBE_TOP/selftests/settings")
