@@ -331,7 +331,8 @@ initrd_libs()
 	done
 }
 
-# Check that every file of an initramfs tree is the copy of its origin:
+# Check that every file of an initramfs tree is the copy of its origin
+# (/init: $INITRD_INIT, by default scripts/guest-init.sh):
 # user space (busybox, libraries, loader, programs) that of the build root,
 # resolved inside it; kernel modules and config those of the kernel package
 # (KDIR), or, when the root's depmod made the module indexes again (vmtest.sh
@@ -346,7 +347,7 @@ initrd_verify()
 	while IFS= read -r f; do
 		rel=${f#"$initrd"}
 		case "$rel" in
-		/init) origin=$MMPROBE_TOP/scripts/guest-init.sh ;;
+		/init) origin=${INITRD_INIT:-$MMPROBE_TOP/scripts/guest-init.sh} ;;
 		/mmprobe/vm.conf|/mmprobe/cmd) continue ;;
 		/mmprobe/mmprobe.ko) origin=$out/tree/mmprobe.ko ;;
 		/mmprobe/settings) origin=$MMPROBE_TOP/selftests/settings ;;
