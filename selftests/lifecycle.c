@@ -327,7 +327,8 @@ TEST_F(lifecycle, killed_holding_pins)
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, robust_wait_ready(ready)) TH_LOG("the child could not pin");
 	/* Each of the child's anon pages pinned twice (its own COW copies). */
-	EXPECT_EQ(held + 2 * (long long)c.nr_anon, robust_pins_held());
+	EXPECT_EQ(held + 2 * (long long)c.nr_anon,
+		  robust_pins_expect(held + 2 * (long long)c.nr_anon));
 	EXPECT_EQ(1, robust_refcnt());
 	if (c.huge) {
 		/* Our mapping goes: only the child's references keep the page. */
@@ -336,12 +337,12 @@ TEST_F(lifecycle, killed_holding_pins)
 	}
 
 	ASSERT_EQ(0, robust_kill_reap(pid));
-	EXPECT_EQ(held, robust_pins_held());
+	EXPECT_EQ(held, robust_pins_expect(held));
 	if (c.huge)
 		EXPECT_EQ(huge_free + 1, robust_meminfo("HugePages_Free"));
 	munmap(c.mem, c.nr_anon * ps);
 	LIFECYCLE_RELOAD();
-	EXPECT_EQ(held, robust_pins_held());
+	EXPECT_EQ(held, robust_pins_expect(held));
 }
 
 /*
@@ -365,19 +366,21 @@ TEST_F(lifecycle, pin_session_across_fork)
 	c.fd = open(MMPROBE_DIR "/pin", O_RDWR);
 	ASSERT_LE(0, c.fd);
 	ASSERT_EQ(0, lifecycle_pin_take(c.fd, c.mem, c.nr_anon, MMPROBE_PIN_METHOD_PUP, 0));
-	ASSERT_EQ(held + (long long)c.nr_anon, robust_pins_held());
+	ASSERT_EQ(held + (long long)c.nr_anon, robust_pins_expect(held + (long long)c.nr_anon));
 
 	/* The child pins its own pages into the same session. */
 	pid = robust_fork_holder(lifecycle_pin_child_fn, &c, &ready);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, robust_wait_ready(ready));
-	ASSERT_EQ(held + 3 * (long long)c.nr_anon, robust_pins_held());
+	ASSERT_EQ(held + 3 * (long long)c.nr_anon,
+		  robust_pins_expect(held + 3 * (long long)c.nr_anon));
 
 	/* The parent closes first: the child's copy keeps every pin. */
 	close(c.fd);
-	EXPECT_EQ(held + 3 * (long long)c.nr_anon, robust_pins_held());
+	EXPECT_EQ(held + 3 * (long long)c.nr_anon,
+		  robust_pins_expect(held + 3 * (long long)c.nr_anon));
 	ASSERT_EQ(0, robust_kill_reap(pid));
-	EXPECT_EQ(held, robust_pins_held());
+	EXPECT_EQ(held, robust_pins_expect(held));
 	munmap(c.mem, c.nr_anon * ps);
 	LIFECYCLE_RELOAD();
 }

@@ -516,21 +516,21 @@ static int permissions_memlock(void *data)
 
 TEST_F(permissions, pin_memlock)
 {
-	long long pins = pin_util_foll_pins(), held = permissions_stat("held_pages");
+	long long pins = robust_pins_held(), held = permissions_stat("held_pages");
 
 	ASSERT_TRUE(robust_has_file("pin")) TH_LOG("this mmprobe has no pin file");
 	ASSERT_EQ(0, access("/sys/kernel/debug/gup_test", F_OK))
 		TH_LOG("no gup_test file: mmprobe's gup_test=0, or an old mmprobe");
 	EXPECT_EQ(0, permissions_in_child(permissions_memlock, NULL));
 	/* Every pin and every charge is gone with the child. */
-	EXPECT_EQ(pins, pin_util_foll_pins());
+	EXPECT_EQ(pins, robust_pins_expect(pins));
 	EXPECT_EQ(held, permissions_stat("held_pages"));
 }
 
 /* max_held_pages bounds what all of mmprobe holds, with ENOSPC. */
 TEST_F(permissions, held_pages_max)
 {
-	long long held = permissions_stat("held_pages"), pins = pin_util_foll_pins();
+	long long held = permissions_stat("held_pages"), pins = robust_pins_held();
 	size_t ps = getpagesize();
 	char old[32], val[32];
 	uint64_t h;
@@ -559,7 +559,7 @@ TEST_F(permissions, held_pages_max)
 	close(fd);
 	EXPECT_EQ(0, util_write_file(PARAM_MAX_HELD, old));
 	EXPECT_EQ(held, permissions_stat("held_pages"));
-	EXPECT_EQ(pins, pin_util_foll_pins());
+	EXPECT_EQ(pins, robust_pins_expect(pins));
 	munmap(mem, 16 * ps);
 }
 

@@ -56,9 +56,21 @@ long robust_refcnt(void);
 
 /*
  * FOLL_PIN pins held system-wide: vmstat nr_foll_pin_acquired - released,
- * after folding every CPU's pending deltas (vm.stat_refresh, root only).
+ * after folding every CPU's pending deltas (vm.stat_refresh, root only),
+ * both from one read of /proc/vmstat; the value most reads agree on (5
+ * reads 1 ms apart when idle, up to 50), so that other processes' short
+ * pins (O_DIRECT I/O of a busy machine) do not count. Call it where this
+ * process's own pins are stable.
  */
 long long robust_pins_held(void);
+
+/*
+ * robust_pins_held(), read again for up to 2 s until it is @want: on a busy
+ * machine another process may hold pins for a while (a vCPU descheduled in
+ * O_DIRECT I/O), while a pin this process leaked never goes away. Return:
+ * @want, or the last value read.
+ */
+long long robust_pins_expect(long long want);
 
 /* A /proc/meminfo value (kB for sizes), -1 when absent. */
 long long robust_meminfo(const char *key);
