@@ -115,7 +115,7 @@ for k in "$@"; do
 done
 
 # Every guest also runs the installed kselftest tree with the series' own
-# run_kselftest.sh (vmtest.sh -i), these programs of it, about 20 s; the
+# run_kselftest.sh (vmtest.sh -i), these programs of it, 6 to 12 s; the
 # newest kernel's guest loads the module dkms built with modprobe (-D).
 KSFT_TESTS=${MMPROBE_KSFT_TESTS:-mmprobe:module mmprobe:permissions mmprobe:gup_test_compat mmprobe:notify mmprobe:huge_zero}
 
