@@ -30,20 +30,15 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/capability.h>
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
-#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/mutex.h>
 #include <linux/pgtable.h>
-#include <linux/pid.h>
-#include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -415,25 +410,12 @@ static void inspect_pte_leaf(struct inspect_file *st, struct vm_area_struct *vma
 	struct inspect_leaf l = { .addr = addr, .level = level, .pinned = -1 };
 
 	if (pte_present(pte)) {
-		unsigned long pfn;
-
-		switch (level) {
-		case MMPROBE_LEVEL_PMD:
-			pfn = pmd_pfn(__pmd(pte_val(pte)));
-			break;
-		case MMPROBE_LEVEL_PUD:
-			pfn = pud_pfn(__pud(pte_val(pte)));
-			break;
-		default:
-			pfn = pte_pfn(pte);
-			break;
-		}
 		l.write = !!pte_write(pte);
 		l.dirty = !!pte_dirty(pte);
 		l.young = !!pte_young(pte);
 		l.soft_dirty = !!pte_soft_dirty(pte);
 		l.uffd_wp = !!mmprobe_pte_uffd_wp(pte);
-		inspect_present(&l, vma, pfn, pte_special(pte));
+		inspect_present(&l, vma, mmprobe_walk_pte_pfn(pte, level), pte_special(pte));
 	} else {
 		l.soft_dirty = !!pte_swp_soft_dirty(pte);
 		l.uffd_wp = !!mmprobe_pte_swp_uffd_wp(pte);

@@ -142,50 +142,49 @@ static const enum mmprobe_pin_level pin_levels[MMPROBE_NR_LEVELS] = {
 	[MMPROBE_LEVEL_PUD] = MMPROBE_PIN_LEVEL_PUD,
 };
 
-/* Walk callbacks: does the entry at @addr map the page held? */
+/*
+ * Does the entry at @addr, which maps @size bytes from PFN @first, map the
+ * page held? Then it is mapped at @level.
+ */
+static int pin_where_match(struct mmprobe_walk *walk, unsigned long addr,
+			   unsigned long first, unsigned long size,
+			   enum mmprobe_pin_level level)
+{
+	struct pin_where *where = walk->private;
+
+	if (first + ((addr & (size - 1)) >> PAGE_SHIFT) == where->pfn)
+		where->level = level;
+	return 0;
+}
+
+/* Walk callbacks, under the entry's lock. */
 static int pin_walk_pte(struct mmprobe_walk *walk, unsigned long addr,
 			unsigned long end, enum mmprobe_level level, pte_t pte)
 {
-	struct pin_where *where = walk->private;
-	unsigned long pfn;
+	static const unsigned long size[MMPROBE_NR_LEVELS] = {
+		[MMPROBE_LEVEL_PTE] = PAGE_SIZE,
+		[MMPROBE_LEVEL_PMD] = PMD_SIZE,		/* hugetlb */
+		[MMPROBE_LEVEL_PUD] = PUD_SIZE,
+	};
 
 	if (!pte_present(pte))
 		return 0;
-	switch (level) {
-	case MMPROBE_LEVEL_PMD:		/* hugetlb */
-		pfn = pmd_pfn(__pmd(pte_val(pte))) + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
-		break;
-	case MMPROBE_LEVEL_PUD:
-		pfn = pud_pfn(__pud(pte_val(pte))) + ((addr & ~PUD_MASK) >> PAGE_SHIFT);
-		break;
-	default:
-		pfn = pte_pfn(pte);
-		break;
-	}
-	if (pfn == where->pfn)
-		where->level = pin_levels[level];
-	return 0;
+	return pin_where_match(walk, addr, mmprobe_walk_pte_pfn(pte, level), size[level],
+			       pin_levels[level]);
 }
 
 static int pin_walk_pmd(struct mmprobe_walk *walk, unsigned long addr,
 			unsigned long end, pmd_t pmd)
 {
-	struct pin_where *where = walk->private;
-
-	if (pmd_present(pmd) &&
-	    pmd_pfn(pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT) == where->pfn)
-		where->level = MMPROBE_PIN_LEVEL_PMD;
-	return 0;
+	if (!pmd_present(pmd))
+		return 0;
+	return pin_where_match(walk, addr, pmd_pfn(pmd), PMD_SIZE, MMPROBE_PIN_LEVEL_PMD);
 }
 
 static int pin_walk_pud(struct mmprobe_walk *walk, unsigned long addr,
 			unsigned long end, pud_t pud)
 {
-	struct pin_where *where = walk->private;
-
-	if (pud_pfn(pud) + ((addr & ~PUD_MASK) >> PAGE_SHIFT) == where->pfn)
-		where->level = MMPROBE_PIN_LEVEL_PUD;
-	return 0;
+	return pin_where_match(walk, addr, pud_pfn(pud), PUD_SIZE, MMPROBE_PIN_LEVEL_PUD);
 }
 
 static const struct mmprobe_walk_ops pin_walk_ops = {

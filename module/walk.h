@@ -70,4 +70,20 @@ struct mmprobe_walk {
 unsigned long mmprobe_walk(struct mmprobe_walk *walk, unsigned long start,
 			   unsigned long end);
 
+/*
+ * The first PFN a present PTE-encoded entry maps: a PTE, or a hugetlb
+ * entry at PMD or PUD level (encoded like a PMD or PUD, huge_ptep_get()).
+ */
+static inline unsigned long mmprobe_walk_pte_pfn(pte_t pte, enum mmprobe_level level)
+{
+	switch (level) {
+	case MMPROBE_LEVEL_PMD:
+		return pmd_pfn(__pmd(pte_val(pte)));
+	case MMPROBE_LEVEL_PUD:
+		return pud_pfn(__pud(pte_val(pte)));
+	default:
+		return pte_pfn(pte);
+	}
+}
+
 #endif /* _MMPROBE_WALK_H */
