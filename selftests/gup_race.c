@@ -32,8 +32,8 @@
  *   - the data written before the round survived it.
  *
  * At the end the pins balance: nr_foll_pin_acquired - released in
- * /proc/vmstat is what it was before (each read after vm/stat_refresh, the
- * least of a few reads so that another process's short pins do not count),
+ * /proc/vmstat is what it was before (robust_pins_held() and
+ * robust_pins_expect(), so that another process's short pins do not count),
  * and acquired rose by at least the pins this process took.
  *
  * It proves that it raced: each pinning path must have landed on both
@@ -72,7 +72,6 @@
 #define RACE_MAX_ROUNDS	20000
 #define RACE_CALIBRATE	16	/* rounds without delays, to start the averages */
 #define RACE_HOLD_MS	1	/* a jiffy, frozen */
-#define RACE_SAMPLES	5	/* reads of the pin balance; the least counts */
 #define RACE_SPINS	200	/* sched_yield()s before a barrier naps */
 #define RACE_NAP_NS	100000	/* delays longer than this sleep first */
 #define RACE_MAX_WINDOW	1000000	/* ns: the longest delay */
@@ -341,23 +340,6 @@ static void *pinner_main(void *arg)
 	return NULL;
 }
 
-/* nr_foll_pin_acquired - released, the least of RACE_SAMPLES reads. */
-static long long foll_pins_held(void)
-{
-	long long held = LLONG_MAX, h;
-	int i;
-
-	for (i = 0; i < RACE_SAMPLES; i++) {
-		h = pin_util_foll_pins();
-		if (h == LLONG_MIN)
-			return h;
-		if (h < held)
-			held = h;
-		robust_sleep_ms(2);
-	}
-	return held;
-}
-
 static long long foll_pins_acquired(void)
 {
 	util_write_file("/proc/sys/vm/stat_refresh", "1");
@@ -542,7 +524,7 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 	for (i = 0; i < RACE_PAGES; i++)
 		fill_page(r->mem + i * pagesize, word(i, seed));
 
-	held0 = foll_pins_held();
+	held0 = robust_pins_held();
 	ASSERT_NE(LLONG_MIN, held0) TH_LOG("no nr_foll_pin_* in /proc/vmstat");
 	acq0 = foll_pins_acquired();
 	r->start.threads = r->nr_pinners + 1;
@@ -700,7 +682,7 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 	}
 
 	/* Every pin taken was released, and vmstat saw them all. */
-	held1 = foll_pins_held();
+	held1 = robust_pins_expect(held0);
 	acq1 = foll_pins_acquired();
 	NOTE("%lld FOLL_PIN pins taken; nr_foll_pin_acquired +%lld, held %lld -> %lld\n",
 	     ours, acq1 - acq0, held0, held1);

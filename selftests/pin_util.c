@@ -80,12 +80,16 @@ long pin_util_unpin_all(int fd)
 
 long long pin_util_foll_pins(void)
 {
+	static char buf[16384];
 	long long acquired, released;
 
 	/* Fold the per-CPU deltas, or the counters lag by up to a threshold. */
 	util_write_file("/proc/sys/vm/stat_refresh", "1");
-	acquired = util_vmstat("nr_foll_pin_acquired");
-	released = util_vmstat("nr_foll_pin_released");
+	/* Both from one read: pins released between two reads would count. */
+	if (util_read_file("/proc/vmstat", buf, sizeof(buf)) < 0)
+		return LLONG_MIN;
+	acquired = util_kv_get(buf, "nr_foll_pin_acquired");
+	released = util_kv_get(buf, "nr_foll_pin_released");
 	if (acquired < 0 || released < 0)
 		return LLONG_MIN;
 	return acquired - released;

@@ -43,7 +43,9 @@ long pin_util_unpin_all(int fd);
 
 /*
  * /proc/vmstat nr_foll_pin_acquired - nr_foll_pin_released after folding
- * the per-CPU counters (vm/stat_refresh); LLONG_MIN when unreadable.
+ * the per-CPU counters (vm/stat_refresh), from one read of the file;
+ * LLONG_MIN when unreadable. One read: on a busy machine use
+ * robust_pins_held() (robust_util.h).
  */
 long long pin_util_foll_pins(void);
 

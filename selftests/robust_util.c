@@ -21,6 +21,7 @@
 
 #include "kmod_util.h"
 #include "mmprobe_util.h"
+#include "pin_util.h"
 #include "robust_util.h"
 
 /*
@@ -142,19 +143,6 @@ long robust_refcnt(void)
 	return strtol(buf, NULL, 10);
 }
 
-/* nr_foll_pin_acquired - released from one read of /proc/vmstat. */
-static long long robust_pins_once(void)
-{
-	static char buf[16384];
-
-	/* Fold the per-CPU deltas, or the counters lag by up to a batch. */
-	util_write_file("/proc/sys/vm/stat_refresh", "1");
-	if (util_read_file("/proc/vmstat", buf, sizeof(buf)) < 0)
-		return LLONG_MIN;
-	return util_kv_get(buf, "nr_foll_pin_acquired") -
-	       util_kv_get(buf, "nr_foll_pin_released");
-}
-
 long long robust_pins_held(void)
 {
 	long long seen[ROBUST_PIN_SAMPLES];
@@ -169,7 +157,7 @@ long long robust_pins_held(void)
 	 * the true balance, the others -9, +16 or +25).
 	 */
 	for (i = 0; i < ROBUST_PIN_SAMPLES; i++) {
-		long long held = robust_pins_once();
+		long long held = pin_util_foll_pins();
 
 		for (j = 0; j < n && seen[j] != held; j++)
 			;
