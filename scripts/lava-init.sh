@@ -7,20 +7,8 @@
 # console, where LAVA's monitor parses the KTAP, then powers off.
 # /kselftest/lava-tests holds the run_kselftest.sh arguments.
 
-/bin/busybox --install -s /bin
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mkdir -p /proc /sys /dev /tmp /dev/hugepages
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t debugfs debugfs /sys/kernel/debug
-mount -t tmpfs tmpfs /tmp
-mount -t hugetlbfs hugetlbfs /dev/hugepages
-# What udev makes on a real system: kselftest's runner.sh writes to /dev/stdout.
-ln -sf /proc/self/fd /dev/fd
-ln -sf /proc/self/fd/0 /dev/stdin
-ln -sf /proc/self/fd/1 /dev/stdout
-ln -sf /proc/self/fd/2 /dev/stderr
+# shellcheck source=scripts/guest-setup.sh
+. /guest-setup.sh
 exec </dev/console >/dev/console 2>&1
 
 echo "mmprobe-lava: booted $(uname -r)"

@@ -84,6 +84,7 @@ mkdir -p "$INITRD/bin"
 cp "$ROOT/bin/busybox" "$INITRD/bin/busybox"
 INITRD_INIT=$MMPROBE_TOP/scripts/lava-init.sh
 cp "$INITRD_INIT" "$INITRD/init"
+cp "$MMPROBE_TOP/scripts/guest-setup.sh" "$INITRD/guest-setup.sh"
 chmod 755 "$INITRD/init"
 cp -a "$OUT/kselftest" "$INITRD/kselftest"
 PROGS=()

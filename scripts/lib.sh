@@ -332,7 +332,8 @@ initrd_libs()
 }
 
 # Check that every file of an initramfs tree is the copy of its origin
-# (/init: $INITRD_INIT, by default scripts/guest-init.sh):
+# (/init: $INITRD_INIT, by default scripts/guest-init.sh; /guest-setup.sh,
+# which both inits source: scripts/guest-setup.sh):
 # user space (busybox, libraries, loader, programs) that of the build root,
 # resolved inside it; kernel modules and config those of the kernel package
 # (KDIR), or, when the root's depmod made the module indexes again (vmtest.sh
@@ -348,6 +349,7 @@ initrd_verify()
 		rel=${f#"$initrd"}
 		case "$rel" in
 		/init) origin=${INITRD_INIT:-$MMPROBE_TOP/scripts/guest-init.sh} ;;
+		/guest-setup.sh) origin=$MMPROBE_TOP/scripts/guest-setup.sh ;;
 		/mmprobe/vm.conf|/mmprobe/cmd) continue ;;
 		/mmprobe/mmprobe.ko) origin=$out/tree/mmprobe.ko ;;
 		/mmprobe/settings) origin=$MMPROBE_TOP/selftests/settings ;;

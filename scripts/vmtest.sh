@@ -159,6 +159,7 @@ INITRD=$WORK/initrd
 mkdir -p "$INITRD"/{bin,mmprobe,boot,lib/modules}
 cp "$ROOT/bin/busybox" "$INITRD/bin/busybox"
 cp "$MMPROBE_TOP/scripts/guest-init.sh" "$INITRD/init"
+cp "$MMPROBE_TOP/scripts/guest-setup.sh" "$INITRD/guest-setup.sh"
 chmod 755 "$INITRD/init"
 cp "$OUT/tree/mmprobe.ko" "$INITRD/mmprobe/"
 cp "$OUT"/selftests/* "$MMPROBE_TOP/selftests/settings" "$INITRD/mmprobe/"
