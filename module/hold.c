@@ -81,11 +81,12 @@ int mmprobe_hold_charge(const struct file *file, struct mm_struct *mm,
 			unsigned long nr)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long max = hold_max();
 	s64 pinned;
 
-	if (nr > hold_max())
+	if (nr > max)
 		return -ENOSPC;
-	if (atomic_long_add_return(nr, &hold_pages) > hold_max()) {
+	if (atomic_long_add_return(nr, &hold_pages) > max) {
 		atomic_long_sub(nr, &hold_pages);
 		return -ENOSPC;
 	}
