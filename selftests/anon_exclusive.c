@@ -1650,10 +1650,8 @@ static void acct_read(struct pin_acct *a, pid_t pid)
 		a->held = util_kv_get(buf, "held_pages");
 	}
 	a->vmpin_kb = vmpin_kb(pid);
-	/* Fold the per-CPU deltas, or the counters lag by up to a threshold. */
-	util_write_file("/proc/sys/vm/stat_refresh", "1");
-	a->acquired = util_vmstat("nr_foll_pin_acquired");
-	a->foll_released = util_vmstat("nr_foll_pin_released");
+	if (pin_util_foll_counts(&a->acquired, &a->foll_released))
+		a->acquired = a->foll_released = -1;
 }
 
 /* EXPECT_GE(bound, seen, what...): seen is at least bound. */

@@ -19,7 +19,9 @@
  * range was taken whole, that the backing was what it claims
  * (/proc/kpageflags), that the first folio's refcount (inspect) is back to
  * what it was, and for pins that /proc/vmstat nr_foll_pin_acquired and
- * nr_foll_pin_released both moved by exactly the pages pinned.
+ * nr_foll_pin_released both rose by at least the pages pinned (other
+ * processes add to them) and that the system-wide balance of pins is back
+ * to what it was (robust_pin_window_check()).
  *
  * Environment (defaults are small so that "make check" stays quick):
  *   GUP_BENCH_ITERATIONS   ioctls per row (3)
@@ -42,6 +44,7 @@
 #include "gup_test_uapi.h"
 #include "inspect_util.h"
 #include "mmprobe_util.h"
+#include "robust_util.h"
 
 #define GUP_TEST_FILE	"/sys/kernel/debug/gup_test"
 #define MIB		(1UL << 20)
@@ -249,14 +252,6 @@ static bool backing_ok(enum backing b, const char *mem, char *why, size_t len)
 	return true;
 }
 
-/* FOLL_PIN counters, folded from the per-CPU deltas first. */
-static void foll_pins(long long *acquired, long long *released)
-{
-	util_write_file("/proc/sys/vm/stat_refresh", "1");
-	*acquired = util_vmstat("nr_foll_pin_acquired");
-	*released = util_vmstat("nr_foll_pin_released");
-}
-
 /* The folio refcount of the page at addr (inspect), -1 when unknown. */
 static int folio_refcount(const void *addr)
 {
@@ -293,7 +288,7 @@ static int bench_run(const struct bench_cmd *c, char *mem, unsigned int nr_call,
 		     struct bench_row *row, char *why, size_t len)
 {
 	unsigned long long pages = range / getpagesize(), *get, *put;
-	long long acq, rel, acq1, rel1;
+	struct robust_pin_window pins;
 	int ret = 0, ref0, ref1;
 	unsigned long i;
 
@@ -305,7 +300,11 @@ static int bench_run(const struct bench_cmd *c, char *mem, unsigned int nr_call,
 		goto out;
 	}
 	ref0 = folio_refcount(mem);
-	foll_pins(&acq, &rel);
+	if (robust_pin_window_open(&pins)) {
+		snprintf(why, len, "no nr_foll_pin_* in /proc/vmstat");
+		ret = -1;
+		goto out;
+	}
 	for (i = 0; i < iterations; i++) {
 		struct mmprobe_gup_test gup = {
 			.addr = (unsigned long)mem,
@@ -330,22 +329,15 @@ static int bench_run(const struct bench_cmd *c, char *mem, unsigned int nr_call,
 	}
 	median_min(get, iterations, &row->get_med, &row->get_min);
 	median_min(put, iterations, &row->put_med, &row->put_min);
-	foll_pins(&acq1, &rel1);
 	ref1 = folio_refcount(mem);
 	if (ref0 != ref1) {
 		snprintf(why, len, "refcount of the first folio %d before, %d after", ref0, ref1);
 		ret = -1;
+		goto out;
 	}
-	if (c->pins && acq >= 0) {
-		long long d_acq = acq1 - acq, d_rel = rel1 - rel;
-
-		if (d_acq != (long long)(pages * iterations) || d_rel != d_acq) {
-			snprintf(why, len,
-				 "nr_foll_pin_acquired +%lld, nr_foll_pin_released +%lld, want +%llu each",
-				 d_acq, d_rel, pages * iterations);
-			ret = -1;
-		}
-	}
+	if (robust_pin_window_check(&pins, c->pins ? pages * iterations : 0,
+				    c->pins ? pages * iterations : 0, why, len))
+		ret = -1;
 out:
 	free(get);
 	free(put);

@@ -342,8 +342,9 @@ static void *pinner_main(void *arg)
 
 static long long foll_pins_acquired(void)
 {
-	util_write_file("/proc/sys/vm/stat_refresh", "1");
-	return util_vmstat("nr_foll_pin_acquired");
+	long long acquired, released;
+
+	return pin_util_foll_counts(&acquired, &released) ? -1 : acquired;
 }
 
 /* What the migration reported for a page, and the pin's PFN (0: unknown). */

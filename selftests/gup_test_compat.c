@@ -6,6 +6,9 @@
  * EINVAL, a bad pointer EFAULT; and every pin taken is released, as
  * /proc/vmstat (nr_foll_pin_acquired / nr_foll_pin_released) and the
  * kernel log (for DUMP_USER_PAGES_TEST) show independently of mmprobe.
+ * The vmstat counters are system-wide: a pin of ours shows as a lower
+ * bound on their rise and an exact change of their balance, which holds on
+ * a busy machine too (robust_pin_window_check()).
  *
  * The kernel's own selftests (gup_test, cow, gup_longterm) cover what GUP
  * does with each kind of memory: see "make check-upstream".
@@ -24,6 +27,7 @@
 #include "kselftest_harness.h"
 #include "gup_test_uapi.h"
 #include "mmprobe_util.h"
+#include "robust_util.h"
 
 #define GUP_TEST_FILE	"/sys/kernel/debug/gup_test"
 #define STATUS_FILE	MMPROBE_DIR "/gup_test"
@@ -35,8 +39,7 @@
 
 /* Counters that must move together, read before and after a test. */
 struct gup_counts {
-	long long pin_acquired;	/* /proc/vmstat */
-	long long pin_released;
+	struct robust_pin_window pins;	/* /proc/vmstat */
 	long long pinned;	/* mmprobe stats */
 	long long unpinned;
 	long long got;
@@ -48,10 +51,8 @@ static void counts_read(struct gup_counts *c)
 {
 	char buf[8192];
 
-	/* Fold the per-CPU vmstat deltas, or the counters lag by up to a batch. */
-	util_write_file("/proc/sys/vm/stat_refresh", "1");
-	c->pin_acquired = util_vmstat("nr_foll_pin_acquired");
-	c->pin_released = util_vmstat("nr_foll_pin_released");
+	if (robust_pin_window_open(&c->pins))
+		c->pins.held = LLONG_MIN;
 	if (util_read_file(MMPROBE_DIR "/stats", buf, sizeof(buf)) < 0)
 		buf[0] = '\0';
 	c->pinned = util_kv_get(buf, "gup_test_pinned");
@@ -106,7 +107,7 @@ FIXTURE_SETUP(gup_test)
 	for (i = 0; i < NR_PAGES; i++)
 		memset(self->mem + i * self->page, i + 1, self->page);
 	counts_read(&self->before);
-	ASSERT_LE(0, self->before.pin_acquired) TH_LOG("no nr_foll_pin_acquired in /proc/vmstat");
+	ASSERT_NE(LLONG_MIN, self->before.pins.held) TH_LOG("no nr_foll_pin_* in /proc/vmstat");
 	ASSERT_LE(0, self->before.pinned) TH_LOG("no gup_test_pinned in %s/stats", MMPROBE_DIR);
 }
 
@@ -114,6 +115,7 @@ FIXTURE_SETUP(gup_test)
 FIXTURE_TEARDOWN(gup_test)
 {
 	struct gup_counts after;
+	char why[160];
 
 	if (self->fd >= 0)
 		close(self->fd);
@@ -121,9 +123,9 @@ FIXTURE_TEARDOWN(gup_test)
 		munmap(self->mem, self->size);
 	if (self->fd < 0)
 		return;
+	EXPECT_EQ(0, robust_pin_window_check(&self->before.pins, 0, 0, why, sizeof(why)))
+		TH_LOG("after the test: %s", why);
 	counts_read(&after);
-	EXPECT_EQ(after.pin_acquired - self->before.pin_acquired,
-		  after.pin_released - self->before.pin_released);
 	EXPECT_EQ(after.pinned - self->before.pinned,
 		  after.unpinned - self->before.unpinned);
 	EXPECT_EQ(after.got - self->before.got, after.put - self->before.put);
@@ -149,6 +151,7 @@ TEST_F(gup_test, each_command_takes_and_releases)
 	unsigned int per_call[] = { 1, 7, NR_PAGES, 1000 };
 	struct gup_counts c0, c1;
 	unsigned int i, j;
+	char why[160];
 
 	for (i = 0; i < ARRAY_SIZE(commands); i++) {
 		for (j = 0; j < ARRAY_SIZE(per_call); j++) {
@@ -165,11 +168,11 @@ TEST_F(gup_test, each_command_takes_and_releases)
 			counts_read(&c1);
 			EXPECT_EQ(self->size, gt.size) TH_LOG("%s", commands[i].name);
 			/* Pins of small anon pages count one each. */
-			EXPECT_EQ(commands[i].pin ? NR_PAGES : 0,
-				  c1.pin_acquired - c0.pin_acquired)
-				TH_LOG("%s, %u per call", commands[i].name, per_call[j]);
-			EXPECT_EQ(c1.pin_acquired - c0.pin_acquired,
-				  c1.pin_released - c0.pin_released);
+			EXPECT_EQ(0, robust_pin_window_check(&c0.pins,
+							     commands[i].pin ? NR_PAGES : 0,
+							     commands[i].pin ? NR_PAGES : 0,
+							     why, sizeof(why)))
+				TH_LOG("%s, %u per call: %s", commands[i].name, per_call[j], why);
 			EXPECT_EQ(commands[i].pin ? NR_PAGES : 0, c1.pinned - c0.pinned);
 			EXPECT_EQ(commands[i].pin ? 0 : NR_PAGES, c1.got - c0.got);
 		}
@@ -238,7 +241,7 @@ TEST_F(gup_test, dump_user_pages)
 			.which_pages = { 1, 3, NR_PAGES, NR_PAGES + 1 },
 		};
 		struct gup_counts c0, c1;
-		char needle[128];
+		char needle[128], why[160];
 		int kmsg;
 
 		kmsg = kmsg_open();
@@ -246,7 +249,10 @@ TEST_F(gup_test, dump_user_pages)
 		counts_read(&c0);
 		ASSERT_EQ(0, ioctl(self->fd, MMPROBE_DUMP_USER_PAGES_TEST, &gt));
 		counts_read(&c1);
-		EXPECT_EQ(use_pin ? NR_PAGES : 0, c1.pin_acquired - c0.pin_acquired);
+		EXPECT_EQ(0, robust_pin_window_check(&c0.pins, use_pin ? NR_PAGES : 0,
+						     use_pin ? NR_PAGES : 0, why, sizeof(why)))
+			TH_LOG("%s: %s", use_pin ? "pin" : "get", why);
+		EXPECT_EQ(use_pin ? NR_PAGES : 0, c1.pinned - c0.pinned);
 		EXPECT_EQ(1, gt.which_pages[0]);
 		EXPECT_EQ(3, gt.which_pages[1]);
 		EXPECT_EQ(NR_PAGES, gt.which_pages[2]);
@@ -277,14 +283,14 @@ TEST_F(gup_test, longterm_start_read_stop)
 			.flags = flags,
 		};
 		__u64 uaddr = (unsigned long)copy;
-		struct gup_counts c0, c1;
+		struct gup_counts c0;
+		char why[160];
 
 		counts_read(&c0);
 		ASSERT_EQ(0, ioctl(self->fd, MMPROBE_PIN_LONGTERM_TEST_START, &args))
 			TH_LOG("flags %u: %s", flags, strerror(errno));
-		counts_read(&c1);
-		EXPECT_EQ(NR_PAGES, c1.pin_acquired - c0.pin_acquired);
-		EXPECT_EQ(0, c1.pin_released - c0.pin_released);
+		EXPECT_EQ(0, robust_pin_window_check(&c0.pins, NR_PAGES, 0, why, sizeof(why)))
+			TH_LOG("START, flags %u: %s", flags, why);
 		EXPECT_EQ(NR_PAGES, status_get("longterm_pinned"));
 
 		/* Only one range per file at a time. */
@@ -297,8 +303,9 @@ TEST_F(gup_test, longterm_start_read_stop)
 		EXPECT_EQ(0, memcmp(self->mem, copy, self->size));
 
 		ASSERT_EQ(0, ioctl(self->fd, MMPROBE_PIN_LONGTERM_TEST_STOP));
-		counts_read(&c1);
-		EXPECT_EQ(NR_PAGES, c1.pin_released - c0.pin_released);
+		EXPECT_EQ(0, robust_pin_window_check(&c0.pins, NR_PAGES, NR_PAGES,
+						     why, sizeof(why)))
+			TH_LOG("STOP, flags %u: %s", flags, why);
 		EXPECT_EQ(0, status_get("longterm_pinned"));
 	}
 	/* STOP without START is fine; READ without START is not. */
@@ -315,8 +322,9 @@ TEST_F(gup_test, longterm_released_on_close_and_exit)
 		.addr = (unsigned long)self->mem,
 		.size = self->size,
 	};
-	struct gup_counts c0, c1;
+	struct gup_counts c0;
 	int fd2, status;
+	char why[160];
 	pid_t pid;
 
 	counts_read(&c0);
@@ -329,8 +337,9 @@ TEST_F(gup_test, longterm_released_on_close_and_exit)
 	close(fd2);
 	EXPECT_EQ(NR_PAGES, status_get("longterm_pinned"));
 	ASSERT_EQ(0, ioctl(self->fd, MMPROBE_PIN_LONGTERM_TEST_STOP));
-	counts_read(&c1);
-	EXPECT_EQ(2 * NR_PAGES, c1.pin_released - c0.pin_released);
+	EXPECT_EQ(0, robust_pin_window_check(&c0.pins, 2 * NR_PAGES, 2 * NR_PAGES,
+					     why, sizeof(why)))
+		TH_LOG("closed one, stopped the other: %s", why);
 
 	/* A child pins its own copy of the memory and is killed. */
 	pid = fork();

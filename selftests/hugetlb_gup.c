@@ -23,8 +23,11 @@
  *   - the pin probe describes it as hugetlb, of the huge page's order, mapped
  *     at the PMD or PUD level, and pinned;
  *   - each huge page's refcount (inspect) rose by the pages pinned in it;
- *   - /proc/vmstat nr_foll_pin_acquired rose by the pages pinned, and
- *     nr_foll_pin_released by the same once they are unpinned, in two halves.
+ *   - /proc/vmstat nr_foll_pin_acquired rose by at least the pages pinned,
+ *     nr_foll_pin_released by at least the same once they are unpinned, in
+ *     two halves, and the system-wide balance of pins moved by exactly the
+ *     pages pinned and unpinned at each step (other processes' pins come
+ *     and go: robust_pin_window_check()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +41,7 @@
 #include "inspect_util.h"
 #include "mmprobe_util.h"
 #include "pin_util.h"
+#include "robust_util.h"
 
 #define MIB		(1UL << 20)
 #define GIB		(1UL << 30)
@@ -110,14 +114,6 @@ static long hugetlb_free(size_t huge)
 	if (util_read_file(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	return strtol(buf, NULL, 10);
-}
-
-/* FOLL_PIN counters, folded from the per-CPU deltas first. */
-static void foll_pins(long long *acquired, long long *released)
-{
-	util_write_file("/proc/sys/vm/stat_refresh", "1");
-	*acquired = util_vmstat("nr_foll_pin_acquired");
-	*released = util_vmstat("nr_foll_pin_released");
 }
 
 /* The refcount of huge page k, as inspect reads it under the page table lock. */
@@ -210,7 +206,8 @@ TEST_F(hugetlb_gup, subpages)
 {
 	size_t pg = getpagesize(), huge = variant->huge, i, half = self->nr / 2;
 	uint64_t flags = MMPROBE_PIN_WRITE, handle, *pm;
-	long long acq0, rel0, acq, rel;
+	struct robust_pin_window pins;
+	char why[160];
 	int ref0[MAX_HUGE], in[MAX_HUGE] = { 0 }, k, fd;
 	long ret;
 
@@ -222,14 +219,12 @@ TEST_F(hugetlb_gup, subpages)
 		ref0[k] = huge_refcount(self->mem + k * huge);
 		ASSERT_LT(0, ref0[k]);
 	}
-	foll_pins(&acq0, &rel0);
-	ASSERT_LE(0, acq0) TH_LOG("no nr_foll_pin_acquired in /proc/vmstat");
+	ASSERT_EQ(0, robust_pin_window_open(&pins)) TH_LOG("no nr_foll_pin_* in /proc/vmstat");
 
 	ret = pin_util_take(self->fd, self->start, self->nr, variant->method, flags, &handle);
 	ASSERT_EQ((long)self->nr, ret) TH_LOG("take: %s", ret < 0 ? strerror(-ret) : "short");
-	foll_pins(&acq, &rel);
-	EXPECT_EQ((long long)self->nr, acq - acq0);
-	EXPECT_EQ(0, rel - rel0);
+	EXPECT_EQ(0, robust_pin_window_check(&pins, self->nr, 0, why, sizeof(why)))
+		TH_LOG("pinned %zu pages: %s", self->nr, why);
 
 	/* pagemap now, after the pin: FOLL_LONGTERM may have moved a page. */
 	pm = calloc(self->nr, sizeof(*pm));
@@ -273,13 +268,12 @@ TEST_F(hugetlb_gup, subpages)
 
 	/* Unpin in two halves; the first ends in the middle of a huge page. */
 	ASSERT_EQ((long)half, pin_util_unpin(self->fd, handle, 0, half));
-	foll_pins(&acq, &rel);
-	EXPECT_EQ((long long)half, rel - rel0);
+	EXPECT_EQ(0, robust_pin_window_check(&pins, self->nr, half, why, sizeof(why)))
+		TH_LOG("unpinned %zu of %zu pages: %s", half, self->nr, why);
 	ASSERT_EQ((long)(self->nr - half),
 		  pin_util_unpin(self->fd, handle, half, self->nr - half));
-	foll_pins(&acq, &rel);
-	EXPECT_EQ((long long)self->nr, acq - acq0);
-	EXPECT_EQ(acq - acq0, rel - rel0);
+	EXPECT_EQ(0, robust_pin_window_check(&pins, self->nr, self->nr, why, sizeof(why)))
+		TH_LOG("unpinned all %zu pages: %s", self->nr, why);
 	for (k = 0; k < self->nr_huge; k++)
 		EXPECT_EQ(ref0[k], huge_refcount(self->mem + k * huge))
 			TH_LOG("huge page %d after unpin", k);

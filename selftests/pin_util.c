@@ -78,19 +78,25 @@ long pin_util_unpin_all(int fd)
 			      MMPROBE_PIN_UNPIN_ALL);
 }
 
-long long pin_util_foll_pins(void)
+int pin_util_foll_counts(long long *acquired, long long *released)
 {
 	static char buf[16384];
-	long long acquired, released;
 
 	/* Fold the per-CPU deltas, or the counters lag by up to a threshold. */
 	util_write_file("/proc/sys/vm/stat_refresh", "1");
 	/* Both from one read: pins released between two reads would count. */
 	if (util_read_file("/proc/vmstat", buf, sizeof(buf)) < 0)
-		return LLONG_MIN;
-	acquired = util_kv_get(buf, "nr_foll_pin_acquired");
-	released = util_kv_get(buf, "nr_foll_pin_released");
-	if (acquired < 0 || released < 0)
+		return -1;
+	*acquired = util_kv_get(buf, "nr_foll_pin_acquired");
+	*released = util_kv_get(buf, "nr_foll_pin_released");
+	return *acquired < 0 || *released < 0 ? -1 : 0;
+}
+
+long long pin_util_foll_pins(void)
+{
+	long long acquired, released;
+
+	if (pin_util_foll_counts(&acquired, &released))
 		return LLONG_MIN;
 	return acquired - released;
 }

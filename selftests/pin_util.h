@@ -42,10 +42,15 @@ long pin_util_unpin(int fd, uint64_t handle, size_t index, size_t nr);
 long pin_util_unpin_all(int fd);
 
 /*
- * /proc/vmstat nr_foll_pin_acquired - nr_foll_pin_released after folding
- * the per-CPU counters (vm/stat_refresh), from one read of the file;
- * LLONG_MIN when unreadable. One read: on a busy machine use
- * robust_pins_held() (robust_util.h).
+ * /proc/vmstat nr_foll_pin_acquired and nr_foll_pin_released after folding
+ * the per-CPU counters (vm/stat_refresh), both from one read of the file.
+ * Return: 0, or -1 when unreadable.
+ */
+int pin_util_foll_counts(long long *acquired, long long *released);
+
+/*
+ * pin_util_foll_counts()'s acquired - released; LLONG_MIN when unreadable.
+ * One read: on a busy machine use robust_pins_held() (robust_util.h).
  */
 long long pin_util_foll_pins(void);
 

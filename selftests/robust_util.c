@@ -187,6 +187,41 @@ long long robust_pins_expect(long long want)
 	return held;
 }
 
+int robust_pin_window_open(struct robust_pin_window *w)
+{
+	w->held = robust_pins_held();
+	if (w->held == LLONG_MIN)
+		return -1;
+	return pin_util_foll_counts(&w->acquired, &w->released);
+}
+
+int robust_pin_window_check(const struct robust_pin_window *w, long long acquired,
+			    long long released, char *why, size_t len)
+{
+	long long acq, rel, held, want = w->held + acquired - released;
+
+	/* The balance first: the rises are read after our pins settled. */
+	held = robust_pins_expect(want);
+	if (pin_util_foll_counts(&acq, &rel)) {
+		snprintf(why, len, "no nr_foll_pin_* in /proc/vmstat");
+		return -1;
+	}
+	if (acq - w->acquired < acquired || rel - w->released < released) {
+		snprintf(why, len,
+			 "nr_foll_pin_acquired +%lld, released +%lld: want at least +%lld, +%lld",
+			 acq - w->acquired, rel - w->released, acquired, released);
+		return -1;
+	}
+	if (held != want) {
+		snprintf(why, len, "pins held system-wide %lld, want %lld (%+lld)",
+			 held, want, acquired - released);
+		return -1;
+	}
+	snprintf(why, len, "nr_foll_pin_acquired +%lld, nr_foll_pin_released +%lld (ours +%lld, +%lld)",
+		 acq - w->acquired, rel - w->released, acquired, released);
+	return 0;
+}
+
 long long robust_meminfo(const char *key)
 {
 	static char buf[8192];

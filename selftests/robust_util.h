@@ -72,6 +72,33 @@ long long robust_pins_held(void);
  */
 long long robust_pins_expect(long long want);
 
+/*
+ * The FOLL_PIN counters around an operation, checked so that the check
+ * holds on a busy machine: other processes only add to
+ * nr_foll_pin_acquired and nr_foll_pin_released (both monotonic), and
+ * their pins in flight leave the balance once they finish; so this
+ * process's pins show as a lower bound on each counter's rise and an exact
+ * change of the balance.
+ */
+struct robust_pin_window {
+	long long acquired;	/* /proc/vmstat, at robust_pin_window_open() */
+	long long released;
+	long long held;		/* robust_pins_held() */
+};
+
+/* Read the counters before the operation: 0, or -1 without nr_foll_pin_*. */
+int robust_pin_window_open(struct robust_pin_window *w);
+
+/*
+ * After the operation: did nr_foll_pin_acquired rise by at least @acquired,
+ * nr_foll_pin_released by at least @released, and does the balance settle
+ * (robust_pins_expect()) at w->held + @acquired - @released? On an idle
+ * machine the rises are exact; TH_LOG the why line when they are not.
+ * Return: 0, or -1 with the first disagreement in why.
+ */
+int robust_pin_window_check(const struct robust_pin_window *w, long long acquired,
+			    long long released, char *why, size_t len);
+
 /* A /proc/meminfo value (kB for sizes), -1 when absent. */
 long long robust_meminfo(const char *key);
 
