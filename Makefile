@@ -17,6 +17,9 @@
 #                         every kernel, before and after mmprobe's gup_test
 #   make soak             the suite SOAK_RUNS times (default 5) on every kernel,
 #                         plus once under background load: the flaky cases
+#   make kernel-config    the config fragment your own kernel needs for
+#                         "scripts/vmtest.sh -K DIR" (see Documentation/testing.rst)
+#   make clean-cache      unmount and remove the runner's cache
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNELS ?= 6.1 6.12 7.3
@@ -60,4 +63,11 @@ check-upstream:
 soak:
 	scripts/soak.sh -n $(SOAK_RUNS) $(KERNELS)
 
+kernel-config:
+	@scripts/kernel-config.sh
+
+clean-cache:
+	scripts/clean-cache.sh
+
 .PHONY: all module modules_install selftests clean vm report check check-debug check-upstream soak
+.PHONY: kernel-config clean-cache

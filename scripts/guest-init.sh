@@ -5,7 +5,8 @@
 # busybox, mmprobe.ko, the selftests and /mmprobe/vm.conf into an initramfs.
 #
 # Kernel messages go to ttyS0; everything below goes to ttyS1, which the host
-# reads as KTAP. Lines starting "# mmprobe-vm:" are the runner's own markers.
+# reads as KTAP; the whole kernel log goes to ttyS2 at the end. Lines
+# starting "# mmprobe-vm:" are the runner's own markers.
 
 # shellcheck source=scripts/guest-setup.sh
 . /guest-setup.sh
@@ -26,6 +27,8 @@ SPLAT="${SPLAT}soft lockup|hard LOCKUP|rcu_.* stall|unreferenced object|Kernel p
 
 vm_done()
 {
+	dmesg >>/tmp/dmesg.all
+	cat /tmp/dmesg.all >/dev/ttyS2
 	echo "# mmprobe-vm: done"
 	sync
 	poweroff -f
@@ -37,6 +40,7 @@ vm_splat_check()
 	local what=$1 taint new
 
 	dmesg -c >/tmp/dmesg
+	cat /tmp/dmesg >>/tmp/dmesg.all
 	taint=$(cat /proc/sys/kernel/tainted)
 	new=$(( taint & ~TAINT_BEFORE & ~TAINT_ALLOWED ))
 	TAINT_BEFORE=$taint
@@ -112,7 +116,7 @@ vm_kmemleak_check()
 	head -n 200 /tmp/kmemleak | sed 's/^/# kmemleak: /'
 	return 1
 }
-dmesg -c >/dev/null
+dmesg -c >>/tmp/dmesg.all
 TAINT_BEFORE=$(cat /proc/sys/kernel/tainted)
 
 if ! ./mmprobe-load /mmprobe/mmprobe.ko; then
@@ -120,12 +124,28 @@ if ! ./mmprobe-load /mmprobe/mmprobe.ko; then
 	vm_done
 fi
 export MMPROBE_KO=/mmprobe/mmprobe.ko
-if [ "$MODE" = "cmd" ]; then
-	sh /mmprobe/cmd
-	rc=$?
+# vmtest.sh -- CMD: no input (a command that reads would wait forever);
+# vmtest.sh -s: a shell on the console, the host's terminal.
+if [ "$MODE" = "cmd" ] || [ "$MODE" = "shell" ]; then
+	if [ "$MODE" = "cmd" ]; then
+		sh /mmprobe/cmd </dev/null
+		rc=$?
+	else
+		cat >/dev/ttyS0 <<EOF
+
+mmprobe $(sed -n 's/^version=//p' /sys/kernel/debug/mmprobe/version) is loaded on $(uname -r).
+The selftests are in /mmprobe (./inspect, ./migration -l, ...); debugfs is
+/sys/kernel/debug/mmprobe. exit or Ctrl-D powers the guest off.
+
+EOF
+		PS1='mmprobe:\w# ' setsid -c sh -i </dev/ttyS0 >/dev/ttyS0 2>&1
+		rc=$?
+	fi
 	vm_splat_check "the command"
 	echo "# mmprobe-vm: command exit $rc"
-	./mmprobe-load -r mmprobe || echo "# mmprobe-vm: unloading mmprobe failed"
+	if [ -d /sys/module/mmprobe ]; then
+		./mmprobe-load -r mmprobe || echo "# mmprobe-vm: unloading mmprobe failed"
+	fi
 	vm_kmemleak_check
 	vm_done
 fi
@@ -143,13 +163,29 @@ if [ "${LOAD:-0}" = 1 ]; then
 	LOAD_PID=$!
 	echo "# mmprobe-vm: background load started (pid $LOAD_PID)"
 fi
+# vmtest.sh -t PROG:CASE: the harness's "-r CASE" for each case of PROG.
+vm_case_args()
+{
+	local c args=""
+
+	for c in $CASES; do
+		[ "${c%%:*}" = "$1" ] && args="$args -r ${c#*:}"
+	done
+	echo "$args"
+}
+
 n=0
 for t in $TESTS; do
 	n=$((n + 1))
+	args=$(vm_case_args "$t")
 	echo "# timeout set to $TIMEOUT"
-	echo "# selftests: mmprobe: $t"
-	( timeout -s KILL "$TIMEOUT" "./$t"; echo $? >/tmp/rc ) 2>&1 | sed 's/^/# /'
+	echo "# selftests: mmprobe: $t$args"
+	echo "# mmprobe-vm: start $t (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+	start=$(date +%s)
+	# shellcheck disable=SC2086 # ARGS: "-r CASE" pairs
+	( timeout -s KILL "$TIMEOUT" "./$t" $args; echo $? >/tmp/rc ) 2>&1 | sed 's/^/# /'
 	rc=$(cat /tmp/rc)
+	echo "# mmprobe-vm: end $t (exit $rc, $(( $(date +%s) - start )) s)"
 	if ! vm_splat_check "$t"; then
 		echo "not ok $n selftests: mmprobe: $t # kernel splat"
 	elif [ "$rc" -eq 137 ] || [ "$rc" -eq 124 ]; then

@@ -9,10 +9,12 @@
 
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mkdir -p /proc /sys /dev /tmp /dev/hugepages
+mkdir -p /proc /sys /dev /tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# On the devtmpfs: a directory made before it is hidden by it.
+mkdir -p /dev/hugepages
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 mount -t hugetlbfs hugetlbfs /dev/hugepages

@@ -7,10 +7,16 @@
 # Cache layout, under ${MMPROBE_CACHE:-$HOME/.cache/mmprobe}:
 #   root-<suite>/          debootstrap build root (bookworm, trixie)
 #   kernel-<release>/      extracted image package: boot/vmlinuz-*, lib/modules
-#   src-<series>/          kselftest headers, run_kselftest.sh and checkpatch
-#                          from the series' linux-source package
-# Build products go to root-<suite>/build/<release>.<pid>/, one per run, so
-# runs in parallel do not share a tree; build_clean removes them.
+#   src-<series>/          kselftest headers, run_kselftest.sh, checkpatch and
+#                          decode_stacktrace.sh from the series' linux-source
+#   kernel-own-<hash>/     a kernel of your own (vmtest.sh -K DIR): its
+#                          bzImage, .config and installed modules
+#   runs/<time>-<release>-<pid>/  what a failed run left (vmtest.sh -o)
+#   locks/<name>.lock      one per build root, kernel, source and build
+# Builds go to root-<suite>/build/cache/<release>-<hash>/, one per state of
+# the sources, the kernel and the build flags (build_in_root), reused until
+# one of them changes; what a run adds goes to root-<suite>/build/run.<pid>/,
+# which build_clean removes.
 
 MMPROBE_CACHE=${MMPROBE_CACHE:-$HOME/.cache/mmprobe}
 MMPROBE_MIRROR=${MMPROBE_MIRROR:-http://deb.debian.org/debian}
@@ -93,15 +99,32 @@ need_host_tools()
 	fi
 	if [ "$(id -u)" -eq 0 ]; then
 		log "installing host packages:$missing"
-		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing \
-				>/dev/null 2>&1; then
-			apt-get update -q >/dev/null 2>&1
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing \
-				>/dev/null || die "could not install:$missing"
+		# shellcheck disable=SC2086 # one package a word
+		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+				-o DPkg::Lock::Timeout=600 $missing >/dev/null 2>&1; then
+			apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null 2>&1
+			# shellcheck disable=SC2086
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+				-o DPkg::Lock::Timeout=600 $missing >/dev/null ||
+				die "could not install:$missing"
 		fi
 		return 0
 	fi
 	die "missing host packages:$missing (install them, as root, with apt-get)"
+}
+
+# Run CMD in the cache lock NAME: one holder at a time, the others wait
+# (at most $MMPROBE_LOCK_TIMEOUT seconds, default 1800). Call it in a
+# subshell, or as the body of one: the lock is released when it exits.
+cache_lock()
+{
+	local name=$1 wait=${MMPROBE_LOCK_TIMEOUT:-1800}
+
+	mkdir -p "$MMPROBE_CACHE/locks"
+	exec 9>"$MMPROBE_CACHE/locks/$name.lock"
+	flock -n 9 && return 0
+	log "waiting for the lock $name (another run holds it)"
+	flock -w "$wait" 9 || die "timed out after $wait s waiting for the lock $name"
 }
 
 in_root()
@@ -113,12 +136,22 @@ in_root()
 		HOME=/root LC_ALL=C DEBIAN_FRONTEND=noninteractive "$@"
 }
 
+# apt-get in a build root, waiting for another run's apt to finish.
+root_apt()
+{
+	local root=$1
+
+	shift
+	in_root "$root" apt-get -o DPkg::Lock::Timeout=600 -q "$@"
+}
+
 # Make (once) the build root of a suite and refresh its package lists daily.
 prepare_root()
-{
+(
 	local suite=$1 root=$MMPROBE_CACHE/root-$1
 
 	mkdir -p "$MMPROBE_CACHE"
+	cache_lock "root-$suite"
 	if [ ! -e "$root/.mmprobe-root" ]; then
 		log "creating the $suite build root (debootstrap, about a minute)"
 		rm -rf "$root"
@@ -127,18 +160,20 @@ prepare_root()
 			"$suite" "$root" "$MMPROBE_MIRROR" >"$MMPROBE_CACHE/debootstrap-$suite.log" 2>&1 ||
 			die "debootstrap $suite failed, see $MMPROBE_CACHE/debootstrap-$suite.log"
 		suite_sources "$suite" >"$root/etc/apt/sources.list"
-		in_root "$root" apt-get update -q >/dev/null ||
+		root_apt "$root" update >/dev/null ||
 			die "apt-get update in the $suite root failed"
 		touch "$root/.mmprobe-root"
 	elif [ -z "$(find "$root/.mmprobe-root" -mmin -1440)" ]; then
 		log "refreshing the $suite package lists"
-		in_root "$root" apt-get update -q >/dev/null 2>&1 &&
-			touch "$root/.mmprobe-root" ||
+		if root_apt "$root" update >/dev/null 2>&1; then
+			touch "$root/.mmprobe-root"
+		else
 			log "apt-get update failed in the $suite root: using the cached lists"
+		fi
 	fi
 	mount_root_fs "$root"
 	echo "$root"
-}
+)
 
 # /proc is enough for gcc and make; mounted once, left for the next run.
 mount_root_fs()
@@ -159,9 +194,11 @@ resolve_release()
 
 # Fetch (once) image, modules and headers of a release.
 fetch_kernel()
-{
-	local release=$1 root=$2 dir=$MMPROBE_CACHE/kernel-$1 deb pkgs
+(
+	local release=$1 root=$2 dir=$MMPROBE_CACHE/kernel-$1 deb pkgs debs=""
 
+	cache_lock "kernel-$release"
+	trap 'rm -rf "$debs"' EXIT
 	if [ ! -e "$dir/.mmprobe-kernel" ]; then
 		log "downloading kernel $release"
 		rm -rf "$dir"
@@ -171,15 +208,13 @@ fetch_kernel()
 		pkgs="linux-image-$release $(in_root "$root" apt-cache depends \
 			"linux-image-$release" | awk '/Depends: linux-/ {print $2}' |
 			{ grep -F -- "$release" || true; } | sort -u | tr '\n' ' ')"
-		mkdir -p "$root/tmp/debs"
-		rm -f "$root"/tmp/debs/*.deb
-		(cd "$root/tmp/debs" && in_root "$root" sh -c \
-			"cd /tmp/debs && apt-get download -q $pkgs" >/dev/null) ||
-			die "could not download $pkgs"
-		for deb in "$root"/tmp/debs/*.deb; do
+		# A download directory of this run's own.
+		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
+		in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q $pkgs" \
+			>/dev/null || die "could not download $pkgs"
+		for deb in "$debs"/*.deb; do
 			dpkg-deb -x "$deb" "$dir" || die "could not extract $deb"
 		done
-		rm -f "$root"/tmp/debs/*.deb
 		[ -d "$dir/lib/modules" ] || ln -s usr/lib "$dir/lib"
 		# 7.x keeps vmlinuz and config beside the modules.
 		mkdir -p "$dir/boot"
@@ -197,22 +232,27 @@ fetch_kernel()
 	fi
 	if [ ! -d "$root/usr/src/linux-headers-$release" ]; then
 		log "installing linux-headers-$release in the build root"
-		in_root "$root" apt-get install -y -q --no-install-recommends "linux-headers-$release" \
+		root_apt "$root" install -y --no-install-recommends "linux-headers-$release" \
 			>/dev/null || die "could not install linux-headers-$release"
 	fi
-}
+)
 
-# kselftest.h, kselftest_harness.h, run_kselftest.sh and checkpatch.pl from
-# the series' linux-source package; the full tree is not kept.
+# kselftest.h, kselftest_harness.h, run_kselftest.sh, checkpatch.pl and
+# decode_stacktrace.sh from the series' linux-source package; the full tree
+# is not kept.
 fetch_source()
-{
+(
 	local series=$1 root=$2 dir=$MMPROBE_CACHE/src-$1 tarball
 
-	[ -e "$dir/.mmprobe-src" ] && { echo "$dir"; return 0; }
+	[ -e "$dir/.mmprobe-src" ] && [ -e "$dir/scripts/decode_stacktrace.sh" ] &&
+		{ echo "$dir"; return 0; }
+	cache_lock "src-$series"
+	[ -e "$dir/.mmprobe-src" ] && [ -e "$dir/scripts/decode_stacktrace.sh" ] &&
+		{ echo "$dir"; return 0; }
 	log "extracting kselftest headers and checkpatch from linux-source-$series"
-	in_root "$root" apt-get install -y -q --no-install-recommends "linux-source-$series" >/dev/null ||
+	root_apt "$root" install -y --no-install-recommends "linux-source-$series" >/dev/null ||
 		die "could not install linux-source-$series"
-	tarball=$(ls "$root"/usr/src/linux-source-"$series".tar.* | head -n 1)
+	tarball=$(find "$root/usr/src" -maxdepth 1 -name "linux-source-$series.tar.*" | head -n 1)
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	tar -xf "$tarball" -C "$dir" --strip-components=1 --wildcards \
@@ -221,31 +261,71 @@ fetch_source()
 		'*/tools/testing/selftests/run_kselftest.sh' \
 		'*/tools/testing/selftests/kselftest/*' \
 		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
-		'*/scripts/const_structs.checkpatch' '*/.clang-format' ||
+		'*/scripts/const_structs.checkpatch' '*/.clang-format' \
+		'*/scripts/decode_stacktrace.sh' ||
 		die "could not extract from $tarball"
-	in_root "$root" apt-get purge -y -q "linux-source-$series" >/dev/null 2>&1
 	touch "$dir/.mmprobe-src"
 	echo "$dir"
+)
+
+# The sources a build of mmprobe uses, as a tar stream whose bytes change
+# only when a file's name, mode or content does. Arguments: the paths,
+# relative to the top of the tree.
+source_tar()
+{
+	(cd "$MMPROBE_TOP" && tar -cf - --sort=name --mtime=@0 --owner=0 --group=0 \
+		--numeric-owner --exclude=.git --exclude='*.ko' --exclude='*.o' \
+		--exclude='*.mod' --exclude='*.mod.c' --exclude='.*.cmd' \
+		--exclude=Module.symvers --exclude=modules.order "$@")
 }
 
-# Build mmprobe.ko and the selftests for a release inside its build root.
-# W=1 warnings fail the build. Prints the output directory.
+# Build mmprobe.ko and the selftests for a release inside its build root,
+# against KBUILD (a path in the root; default Debian's headers of the
+# release) with compiler CC (default the suite's), kselftest headers from
+# SRC (a kernel tree's top: tools/testing/selftests). W=1 warnings fail the
+# build. A build is kept, keyed by a hash of everything it depends on (the
+# sources, the flags, the compiler, the kernel's Module.symvers, .config and
+# build version, the kselftest headers), and reused while none changes; a
+# second run wanting the same build waits for the first. Prints the build
+# directory (root-<suite>/build/cache/<release>-<hash>).
 build_in_root()
-{
-	local release=$1 root=$2 src=$3 extra=${4:-} out=/build/$1.$$ log cc
+(
+	local release=$1 root=$2 src=$3 extra=${4:-} kbuild=${5:-} cc=${6:-}
+	local suite key out log ksft=/ksft/$1 f keep=6 kcc=()
 
-	cc=$(suite_compiler "$(basename "$root" | sed 's/^root-//')")
+	suite=$(basename "$root" | sed 's/^root-//')
+	[ -n "$kbuild" ] || kbuild=/usr/src/linux-headers-$release
+	# Debian's headers name their compiler themselves.
+	[ -n "$cc" ] && kcc=(CC="$cc")
+	[ -n "$cc" ] || cc=$(suite_compiler "$suite")
+	key=$({
+		source_tar Kbuild Makefile module selftests
+		echo "$release $extra $kbuild"
+		in_root "$root" "$cc" --version | head -n 1
+		for f in Module.symvers .config include/generated/utsversion.h \
+			 include/generated/compile.h; do
+			cat "$root$kbuild/$f" 2>/dev/null || true
+		done
+		cat "$src"/tools/testing/selftests/kselftest*.h
+	} | sha256sum | cut -c1-16)
+	out=/build/cache/$release-$key
+	[ -e "$root$out/.mmprobe-build" ] && { echo "$root$out"; return 0; }
+	cache_lock "build-$release-$key"
+	[ -e "$root$out/.mmprobe-build" ] && { echo "$root$out"; return 0; }
 
+	trap 'rm -rf "${root:?}$out"' EXIT
 	rm -rf "$root$out"
-	mkdir -p "$root$out/tree" "$root/ksft"
-	(cd "$MMPROBE_TOP" && tar -cf - --exclude=.git --exclude='*.ko' \
-		--exclude='*.o' Kbuild Makefile module selftests) |
-		tar -xf - -C "$root$out/tree"
-	mkdir -p "$root/ksft/$release"
-	cp -a "$src/tools/testing/selftests/." "$root/ksft/$release/"
+	mkdir -p "$root$out/tree" "$root$ksft"
+	source_tar Kbuild Makefile module selftests | tar -xf - -C "$root$out/tree"
+	# The headers of the kernel's own series (a copy per release).
+	cp -a "$src"/tools/testing/selftests/kselftest*.h \
+		"$src"/tools/testing/selftests/run_kselftest.sh "$root$ksft/"
+	[ -d "$src/tools/testing/selftests/kselftest" ] &&
+		cp -a "$src/tools/testing/selftests/kselftest" "$root$ksft/"
 	log=$root$out/build.log
-	if ! in_root "$root" make -C "/usr/src/linux-headers-$release" \
-		M="$out/tree" W=1 $extra modules >"$log" 2>&1; then
+	# shellcheck disable=SC2086 # EXTRA: make arguments, one a word
+	if ! in_root "$root" make -C "$kbuild" M="$out/tree" "${kcc[@]}" W=1 $extra \
+		modules >"$log" 2>&1; then
 		cat "$log" >&2
 		die "module build failed for $release"
 	fi
@@ -254,19 +334,169 @@ build_in_root()
 		die "module build for $release has warnings"
 	fi
 	if ! in_root "$root" make -C "$out/tree/selftests" CC="$cc" \
-		KSFT_DIR="/ksft/$release" OUTPUT="$out/selftests" \
-		>>"$log" 2>&1; then
+		KSFT_DIR="$ksft" OUTPUT="$out/selftests" >>"$log" 2>&1; then
 		cat "$log" >&2
 		die "selftests build failed for $release"
 	fi
+	touch "$root$out/.mmprobe-build"
+	trap - EXIT
+	# Keep the newest builds of the release.
+	# shellcheck disable=SC2012 # names made here: <release>-<hash>
+	ls -1dt "$root"/build/cache/"$release"-* | tail -n +$((keep + 1)) |
+		while read -r f; do rm -rf "$f"; done
 	echo "$root$out"
+)
+
+# A directory of this run's own in the build root (root-<suite>/build/run.<pid>),
+# for what it adds to a build; build_clean removes it.
+build_run_dir()
+{
+	mkdir -p "$1/build/run.$$"
+	echo "$1/build/run.$$"
 }
 
-# Remove what build_in_root made for this run.
+# Remove what this run made (build_run_dir); cached builds stay.
 build_clean()
 {
-	[ -n "${1:-}" ] && rm -rf "$1"
+	case "${1:-}" in
+	*/build/run.[0-9]*) rm -rf "$1" ;;
+	esac
+	return 0
 }
+
+# A kernel build directory of your own (vmtest.sh -K DIR), in-tree or O=:
+# its .config, arch/x86/boot/bzImage, Module.symvers and kernel release.
+# Prints its source tree (DIR itself, or where DIR/source points).
+own_kernel_check()
+{
+	local dir=$1 f
+
+	for f in .config arch/x86/boot/bzImage Module.symvers include/config/kernel.release; do
+		[ -e "$dir/$f" ] || die "-K $dir: no $f (build the kernel: make bzImage modules)"
+	done
+	grep -qx 'CONFIG_MODULES=y' "$dir/.config" ||
+		die "-K $dir: the kernel has no CONFIG_MODULES (see scripts/kernel-config.sh)"
+	if [ -L "$dir/source" ]; then
+		readlink -f "$dir/source"
+	else
+		echo "$dir"
+	fi
+}
+
+# The build root whose compiler built DIR's kernel: the one whose compiler
+# says exactly CONFIG_CC_VERSION_TEXT (kbuild warns, and W=1 fails, when
+# the compiler of a module differs). A "gcc" is installed in the root when
+# the kernel was built with plain gcc. Prints "SUITE CC".
+own_kernel_suite()
+{
+	local dir=$1 text cc major suite root
+
+	text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$dir/.config")
+	cc=${text%% *}
+	major=$(sed -n 's/^CONFIG_GCC_VERSION=\([0-9]*\)[0-9][0-9][0-9][0-9]$/\1/p' "$dir/.config")
+	case "$major" in
+	12) suite=bookworm ;;
+	14) suite=trixie ;;
+	*) die "-K $dir: built with '$text'; the build roots have gcc 12 (bookworm) and 14 (trixie)" ;;
+	esac
+	case "$cc" in
+	gcc|gcc-"$major") ;;
+	*) die "-K $dir: built with '$text', not a Debian gcc" ;;
+	esac
+	root=$(prepare_root "$suite")
+	if [ ! -x "$root/usr/bin/$cc" ]; then
+		log "installing $cc in the $suite build root"
+		root_apt "$root" install -y --no-install-recommends "${cc%-*}" >/dev/null ||
+			die "could not install gcc in the $suite root"
+	fi
+	[ "$(in_root "$root" "$cc" --version | head -n 1)" = "$text" ] ||
+		log "-K $dir: built with '$text', the $suite root has" \
+			"'$(in_root "$root" "$cc" --version | head -n 1)'"
+	echo "$suite $cc"
+}
+
+# Make DIR (a host path) visible at the same path inside a build root, so
+# that the absolute paths of an O= build resolve there too; left mounted
+# for the next run, like /proc ("make clean-cache" unmounts).
+root_bind()
+(
+	local root=$1 dir=$2
+
+	case "$dir" in
+	"$root"/*) return 0 ;;
+	esac
+	cache_lock "root-$(basename "$root" | sed 's/^root-//')"
+	mountpoint -q "$root$dir" && return 0
+	mkdir -p "$root$dir"
+	mount --bind "$dir" "$root$dir" || die "could not bind-mount $dir into $root"
+)
+
+# A kernel of your own laid out as a Debian one, once per bzImage:
+# $MMPROBE_CACHE/kernel-own-<hash>/boot/{vmlinuz,config}-<release> and
+# lib/modules/<release> (its modules_install, stripped, when modules were
+# built). Prints the directory.
+own_kernel_install()
+(
+	local root=$1 dir=$2 release=$3 key kdir
+
+	key=$(cat "$dir/arch/x86/boot/bzImage" "$dir/.config" "$dir/modules.order" \
+		2>/dev/null | sha256sum | cut -c1-16)
+	kdir=$MMPROBE_CACHE/kernel-own-$key
+	[ -e "$kdir/.mmprobe-kernel" ] && { echo "$kdir"; return 0; }
+	cache_lock "kernel-own-$key"
+	[ -e "$kdir/.mmprobe-kernel" ] && { echo "$kdir"; return 0; }
+	log "installing $release from $dir"
+	rm -rf "$kdir"
+	mkdir -p "$kdir/boot" "$kdir/lib/modules/$release"
+	cp "$dir/arch/x86/boot/bzImage" "$kdir/boot/vmlinuz-$release"
+	cp "$dir/.config" "$kdir/boot/config-$release"
+	if [ -s "$dir/modules.order" ]; then
+		root_bind "$root" "$kdir"
+		in_root "$root" make -s -C "$dir" INSTALL_MOD_PATH="$kdir" \
+			INSTALL_MOD_STRIP=1 DEPMOD=true modules_install \
+			>"$kdir/modules_install.log" 2>&1 ||
+			die "modules_install of $dir failed, see $kdir/modules_install.log"
+		umount "$root$kdir" 2>/dev/null || true
+	else
+		cp "$dir"/modules.builtin* "$kdir/lib/modules/$release/" 2>/dev/null || true
+	fi
+	rm -f "$kdir/lib/modules/$release/build" "$kdir/lib/modules/$release/source"
+	depmod -b "$kdir" "$release" || die "depmod failed for $release"
+	touch "$kdir/.mmprobe-kernel"
+	echo "$kdir"
+)
+
+# The kernel image with symbols for decoding a stack (decode_stacktrace.sh),
+# or nothing: your own kernel's vmlinux (-K DIR), a debug kernel's (its
+# build tree), or Debian's from linux-image-<release>-dbg, fetched once
+# (1.2 GB for 7.3) only when MMPROBE_DEBUG_SYMBOLS=1.
+kernel_vmlinux()
+(
+	local release=$1 root=$2 kdir=$3 own=${4-} dbg=$3/dbg/vmlinux-$1 debs="" deb
+
+	if [ -n "$own" ] && [ -e "$own/vmlinux" ]; then
+		echo "$own/vmlinux"
+	elif [ -e "$root/usr/src/linux-headers-$release/vmlinux" ]; then
+		echo "$root/usr/src/linux-headers-$release/vmlinux"
+	elif [ -e "$dbg" ]; then
+		echo "$dbg"
+	elif [ "${MMPROBE_DEBUG_SYMBOLS:-0}" = 1 ] && [ -e "$kdir/.mmprobe-kernel" ]; then
+		cache_lock "kernel-$release"
+		trap 'rm -rf "$debs"' EXIT
+		log "downloading linux-image-$release-dbg for its vmlinux"
+		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
+		in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q linux-image-$release-dbg" \
+			>/dev/null || { log "no linux-image-$release-dbg"; return 0; }
+		mkdir -p "$kdir/dbg"
+		for deb in "$debs"/*.deb; do
+			dpkg-deb --fsys-tarfile "$deb" | tar -xf - -O \
+				"./usr/lib/debug/boot/vmlinux-$release" >"$dbg.tmp" &&
+				mv "$dbg.tmp" "$dbg"
+		done
+		[ -e "$dbg" ] && echo "$dbg"
+	fi
+	return 0
+)
 
 # Count test cases in the runner's KTAP (stdin): "pass fail skip". Each
 # program counts by its "# Totals:" line (xfail as pass, xpass and error as
@@ -339,11 +569,13 @@ initrd_libs()
 # (KDIR), or, when the root's depmod made the module indexes again (vmtest.sh
 # -D), those of MODROOT; mmprobe.ko, the selftests and the installed
 # kselftest tree those of the build in the root (OUT). Generated files
-# (vm.conf, cmd) and -f files are not checked. Prints "N files checked, M
-# differ" and lists the files that differ, returning 1 then.
+# (vm.conf, cmd) and -f files are not checked. The kselftest tree is KSFT's
+# (default OUT/kselftest). Prints "N files checked, M differ" and lists the
+# files that differ, returning 1 then.
 initrd_verify()
 {
-	local root=$1 initrd=$2 out=$3 kdir=$4 modroot=${5-} f rel origin n=0 bad=0
+	local root=$1 initrd=$2 out=$3 kdir=$4 modroot=${5-} ksft=${6:-$3/kselftest}
+	local f rel origin n=0 bad=0
 
 	while IFS= read -r f; do
 		rel=${f#"$initrd"}
@@ -357,7 +589,7 @@ initrd_verify()
 			origin=$out/selftests/${rel##*/}
 			[ -e "$origin" ] || continue
 			;;
-		/kselftest/*) origin=$out$rel ;;
+		/kselftest/*) origin=$ksft${rel#/kselftest} ;;
 		/lib/modules/*/modules.*)
 			origin=${modroot:-$kdir}$rel ;;
 		/lib/modules/*/updates/*) origin=$root$rel ;;
@@ -387,20 +619,30 @@ initrd_verify()
 # root (/lib/modules/<release>/updates/dkms/mmprobe.ko*); the log is
 # $MMPROBE_CACHE/dkms-<release>.log.
 dkms_build()
-{
-	local release=$1 root=$2 ver log=$MMPROBE_CACHE/dkms-$1.log ko
+(
+	local release=$1 root=$2 ver log=$MMPROBE_CACHE/dkms-$1.log ko key stamp
 
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$MMPROBE_TOP/dkms.conf")
 	[ -n "$ver" ] || die "no PACKAGE_VERSION in dkms.conf"
+	# One dkms at a time in a root (its tree is shared by the releases);
+	# done again only when the sources changed.
+	cache_lock "dkms-$(basename "$root")"
+	key=$(source_tar Kbuild Makefile dkms.conf module | sha256sum | cut -c1-16)
+	stamp=$root/var/lib/dkms/mmprobe-$release.stamp
+	ko=$(cd "$root" && ls lib/modules/"$release"/updates/dkms/mmprobe.ko* 2>/dev/null) || ko=""
+	if [ -n "$ko" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
+		echo "/$ko"
+		return 0
+	fi
+	rm -f "$stamp"
 	if [ ! -x "$root/usr/sbin/dkms" ]; then
 		log "installing dkms in the build root"
-		in_root "$root" apt-get install -y -q --no-install-recommends dkms \
+		root_apt "$root" install -y --no-install-recommends dkms \
 			>/dev/null || die "could not install dkms in $root"
 	fi
 	rm -rf "$root/usr/src/mmprobe-$ver"
 	mkdir -p "$root/usr/src/mmprobe-$ver"
-	(cd "$MMPROBE_TOP" && tar -cf - --exclude='*.ko' --exclude='*.o' \
-		Kbuild Makefile dkms.conf module) | tar -xf - -C "$root/usr/src/mmprobe-$ver"
+	source_tar Kbuild Makefile dkms.conf module | tar -xf - -C "$root/usr/src/mmprobe-$ver"
 	if ! in_root "$root" sh -c "
 		{ dkms status -m mmprobe -v $ver | grep -q . ||
 		  dkms add -m mmprobe -v $ver; } &&
@@ -411,20 +653,22 @@ dkms_build()
 	fi
 	ko=$(cd "$root" && ls lib/modules/"$release"/updates/dkms/mmprobe.ko* 2>/dev/null) ||
 		die "dkms installed no mmprobe.ko for $release (see $log)"
+	echo "$key" >"$stamp"
 	echo "/$ko"
-}
+)
 
 # "make -C selftests install" of a build (build_in_root's OUT) inside its
-# root, into OUT/kselftest: the tree the series' run_kselftest.sh runs. KO is
-# the mmprobe.ko it gets, or empty: the programs then load mmprobe by name.
+# root, into DEST (default OUT/kselftest; vmtest.sh gives a directory of the
+# run's own): the tree the series' run_kselftest.sh runs. KO is the
+# mmprobe.ko it gets, or empty: the programs then load mmprobe by name.
 ksft_install()
 {
-	local release=$1 root=$2 out=${3#"$2"} ko=${4-}
+	local release=$1 root=$2 out=${3#"$2"} ko=${4-} dest=${5:-$3/kselftest}
 
 	in_root "$root" make -s -C "$out/tree/selftests" \
 		CC="$(suite_compiler "$(basename "$root" | sed 's/^root-//')")" \
 		KSFT_DIR="/ksft/$release" OUTPUT="$out/selftests" \
-		INSTALL_PATH="$out/kselftest" MMPROBE_KO="$ko" install \
-		>>"$root$out/build.log" 2>&1 ||
-		die "make -C selftests install failed for $release (see $root$out/build.log)"
+		INSTALL_PATH="${dest#"$root"}" MMPROBE_KO="$ko" install \
+		>"$dest.log" 2>&1 ||
+		die "make -C selftests install failed for $release (see $dest.log)"
 }
