@@ -5,41 +5,132 @@
 #
 #   scripts/check.sh [KERNEL...]     default: every kernel of the matrix
 #
-# Static checks first (checkpatch --strict on the module sources, sparse and
-# W=1 builds and dkms build/install for every kernel), then the whole
-# selftest collection in a guest of every kernel, followed in the same guest
-# by part of the installed kselftest tree run by run_kselftest.sh (and on the
-# newest kernel the DKMS module loaded with modprobe); each guest's initramfs
-# is checked to be made of its build root's files. The last line is "N
-# passed, N failed, N skipped", summed over the static checks and every test
-# case of every kernel.
+# Static checks (checkpatch --strict on the module sources and the
+# selftests, sparse and W=1 builds and dkms build/install for every kernel),
+# the runner's own tests (scripts/test-runner.sh), then the whole selftest
+# collection in a guest of every kernel, followed in the same guest by part
+# of the installed kselftest tree run by run_kselftest.sh (and on the newest
+# kernel the DKMS module loaded with modprobe); each guest's initramfs is
+# checked to be made of its build root's files.
+#
+# The kernels are prepared (build roots, kernels, the builds, which are
+# cached by content) one after the other in the background, so that the
+# next kernel's build runs while a guest does. Progress is one line per
+# kernel and test program, as the guest prints it; a failed program's KTAP
+# follows its line. The last line is "N passed, N failed, N skipped",
+# summed over the static checks and every test case of every kernel.
 
 set -ue
 set -o pipefail
 
 . "$(dirname "$0")/lib.sh"
 
+# shellcheck disable=SC2086 # the kernels, one a word
 [ $# -gt 0 ] || set -- $MMPROBE_KERNELS_ALL
+for k in "$@"; do
+	series_suite "$k" >/dev/null
+done
 [ "$(id -u)" -eq 0 ] || die "make check needs root (debootstrap, chroot, QEMU)"
 need_host_tools
 
 PASS=0
 FAIL=0
 SKIP=0
+START=$(date +%s)
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/mmprobe-check.XXXXXX")
-trap 'rm -rf "$LOGDIR"' EXIT
-
-static_result()
+PREP_PID=""
+CHECKPATCH_PID=""
+# shellcheck disable=SC2317 # the EXIT trap
+cleanup()
 {
-	local name=$1 ok=$2
+	local pid
 
-	if [ "$ok" -eq 0 ]; then
-		echo "ok - static: $name"
-		PASS=$((PASS + 1))
+	for pid in $PREP_PID $CHECKPATCH_PID; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$LOGDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The guests' builds are the static checks' own (sparse, W=1): one build
+# per kernel and state of the sources.
+export MMPROBE_BUILD_FLAGS=C=2
+newest=${*: -1}
+
+# Every guest also runs the installed kselftest tree with the series' own
+# run_kselftest.sh (vmtest.sh -i), these programs of it, 6 to 12 s; the
+# newest kernel's guest loads the module dkms built with modprobe (-D).
+export MMPROBE_KSFT_TESTS=${MMPROBE_KSFT_TESTS:-mmprobe:module mmprobe:permissions mmprobe:gup_test_compat mmprobe:notify mmprobe:huge_zero}
+
+vm_opts()
+{
+	if [ "$1" = "$newest" ]; then
+		echo "-i -D"
 	else
-		echo "not ok - static: $name"
-		FAIL=$((FAIL + 1))
+		echo "-i"
 	fi
+}
+
+# Prepare one kernel: its static checks' results as "ok"/"not ok" lines in
+# LOGDIR/static-K, then everything its guest needs (vmtest.sh -n), so that
+# the guest's own vmtest.sh finds it all done.
+prepare_kernel()
+{
+	local k=$1 root release src out ok
+
+	root=$(prepare_root "$(series_suite "$k")")
+	release=$(resolve_release "$k" "$root")
+	[ -n "$release" ] || release=$(cat "$MMPROBE_CACHE/release-$k")
+	fetch_kernel "$release" "$root"
+	src=$(fetch_source "$k" "$root")
+	# A W=1 build (warnings fail it) and sparse on every source.
+	ok=0
+	out=$(build_in_root "$release" "$root" "$src" "$MMPROBE_BUILD_FLAGS" \
+		2>"$LOGDIR/build-$k") || ok=1
+	if [ "$ok" -eq 0 ] && grep -E '\.[ch]:[0-9]+(:[0-9]+)?: (warning|error):' \
+			"$out/build.log" >"$LOGDIR/sparse-$k"; then
+		sed 's/^/# sparse: /' "$LOGDIR/sparse-$k"
+		ok=1
+	fi
+	[ "$ok" -eq 0 ] || sed 's/^/# /' "$LOGDIR/build-$k"
+	static_line "W=1 and sparse build for $release" "$ok"
+	# dkms.conf as a test machine uses it: dkms build and install in the
+	# build root (the newest kernel's guest does it with vmtest.sh -D).
+	if [ "$k" != "$newest" ]; then
+		ok=0
+		(dkms_build "$release" "$root" >/dev/null) 2>"$LOGDIR/dkms-$k" || ok=1
+		[ "$ok" -eq 0 ] || sed 's/^/# /' "$LOGDIR/dkms-$k"
+		static_line "dkms build and install for $release" "$ok"
+	fi
+	# shellcheck disable=SC2046 # options, one a word
+	"$MMPROBE_TOP/scripts/vmtest.sh" -n -k "$k" $(vm_opts "$k") \
+		>/dev/null 2>"$LOGDIR/prep-$k" || true
+}
+
+static_line()
+{
+	if [ "$2" -eq 0 ]; then
+		echo "ok - static: $1"
+	else
+		echo "not ok - static: $1"
+	fi
+}
+
+# Count "ok"/"not ok" static lines (stdin), and print them.
+static_tally()
+{
+	local line
+
+	while IFS= read -r line; do
+		echo "$line"
+		case "$line" in
+		"ok - "*) PASS=$((PASS + 1)) ;;
+		"not ok - "*) FAIL=$((FAIL + 1)) ;;
+		esac
+	done
 }
 
 # Add the test cases of a KTAP log (stdin) to the totals. A run that ended
@@ -58,85 +149,144 @@ tally()
 	SKIP=$((SKIP + s))
 }
 
-# checkpatch --strict, from the newest kernel's source; errors and warnings
-# fail, CHECKs are listed. compat.h is where version tests belong, so only
-# there are LINUX_VERSION_CODE comparisons allowed.
-newest=${*: -1}
+# One line per test program of a guest's KTAP (stdin, as it comes):
+# "# K: ok inspect (41 s, 57 passed, 0 failed, 3 skipped)", and a failed
+# program's KTAP after its line.
+progress()
+{
+	awk -v k="$1" '
+	/^# selftests: mmprobe: / { n = 0; totals = "" }
+	/^# # Totals: / {
+		split($0, a, /[ :]+/)
+		totals = sprintf(", %d passed, %d failed, %d skipped",
+				 a[5] + a[9], a[7] + a[11] + a[15], a[13])
+	}
+	/^# mmprobe-vm: end / { took = $7 " s" }
+	/^# mmprobe-vm: booted / { printf "# %s: booted %s in %s s\n", k, $4, $6; fflush() }
+	{ buf[n++] = $0 }
+	/^(not )?ok [0-9]+ selftests: mmprobe: / {
+		bad = ($1 == "not")
+		name = $0
+		sub(/^(not )?ok [0-9]+ selftests: mmprobe: /, "", name)
+		printf "# %s: %s %s%s\n", k, bad ? "not ok" : "ok", name,
+		       took == "" ? "" : " (" took totals ")"
+		if (bad)
+			for (i = 0; i < n; i++)
+				print "#   " buf[i]
+		fflush()
+		n = 0; took = ""; totals = ""
+	}'
+}
+
+# Everything but the guests, in the background, one kernel after another.
+for k in "$@"; do
+	prepare_kernel "$k" >"$LOGDIR/static-$k.tmp"
+	mv "$LOGDIR/static-$k.tmp" "$LOGDIR/static-$k"
+done &
+PREP_PID=$!
+
+# checkpatch --strict, from the newest kernel's source, in the background
+# too; its output is kept by a hash of its input (checkpatch itself, its
+# options, the files), so an unchanged tree is not checked again.
 root=$(prepare_root "$(series_suite "$newest")")
 src=$(fetch_source "$newest" "$root")
 checkpatch()
 {
-	perl "$src/scripts/checkpatch.pl" --strict --no-tree --show-types \
-		--max-line-length=100 "$@" 2>&1 || true
-}
-out=$(cd "$MMPROBE_TOP" &&
-	checkpatch -f $(ls module/*.[ch] | grep -v '^module/compat.h$') &&
-	checkpatch --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h)
-echo "$out" | grep -E '^(ERROR|WARNING|CHECK):' | sed 's/^/# checkpatch: /' || true
-! echo "$out" | grep -qE '^(ERROR|WARNING):'
-static_result "checkpatch --strict" $?
+	local key dir=$MMPROBE_CACHE/checkpatch
 
+	key=$(cd "$MMPROBE_TOP" && cat "$src/scripts/checkpatch.pl" \
+		"$src/scripts/spelling.txt" - "${@: -1}" <<<"$*" | sha256sum | cut -c1-16)
+	if [ ! -e "$dir/$key" ]; then
+		mkdir -p "$dir"
+		(cd "$MMPROBE_TOP" && perl "$src/scripts/checkpatch.pl" --strict --no-tree \
+			--show-types --max-line-length=100 "$@" 2>&1) >"$dir/$key.$$" || true
+		mv "$dir/$key.$$" "$dir/$key"
+	fi
+	cat "$dir/$key"
+}
+sources=()
+for f in "$MMPROBE_TOP"/module/*.[ch]; do
+	[ "$f" = "$MMPROBE_TOP/module/compat.h" ] || sources+=("module/${f##*/}")
+done
+{
+	# compat.h is where version tests belong, so only there are
+	# LINUX_VERSION_CODE comparisons allowed.
+	for f in "${sources[@]}"; do
+		checkpatch -f "$f"
+	done
+	checkpatch --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h
+} >"$LOGDIR/checkpatch-module" &
+CHECKPATCH_PID=$!
 # The selftests are user space: no u64, BIT() or strscpy() there; "volatile"
 # stop flags shared by threads; ASSERT-style macros that return, as the
 # harness's own; messages that contain the function's name by chance; and
 # ENOSYS is what syscall() really answers. Here CHECKs fail too.
-out=$(cd "$MMPROBE_TOP" &&
+for f in "$MMPROBE_TOP"/selftests/*.[ch]; do
 	checkpatch --ignore PREFER_KERNEL_TYPES,VOLATILE,BIT_MACRO,STRCPY,MACRO_WITH_FLOW_CONTROL,EMBEDDED_FUNCTION_NAME,ENOSYS \
-		-f selftests/*.[ch])
-echo "$out" | grep -E '^(ERROR|WARNING|CHECK):' | sed 's/^/# checkpatch: /' || true
-! echo "$out" | grep -qE '^(ERROR|WARNING|CHECK):'
-static_result "checkpatch --strict selftests" $?
+		-f "selftests/${f##*/}"
+done >"$LOGDIR/checkpatch-selftests" &
+CHECKPATCH_PID="$CHECKPATCH_PID $!"
 
-for k in "$@"; do
-	root=$(prepare_root "$(series_suite "$k")")
-	release=$(resolve_release "$k" "$root")
-	[ -n "$release" ] || release=$(cat "$MMPROBE_CACHE/release-$k")
-	fetch_kernel "$release" "$root"
-	src=$(fetch_source "$k" "$root")
-	# A W=1 build (warnings fail it) and sparse on every source.
-	ok=0
-	out=$(build_in_root "$release" "$root" "$src" C=2 2>"$LOGDIR/build") || ok=1
-	if [ "$ok" -eq 0 ] && grep -E '\.[ch]:[0-9]+(:[0-9]+)?: (warning|error):' \
-			"$out/build.log" >"$LOGDIR/sparse"; then
-		sed 's/^/# sparse: /' "$LOGDIR/sparse"
-		ok=1
-	fi
-	[ "$ok" -eq 0 ] || sed 's/^/# /' "$LOGDIR/build"
-	build_clean "$out"
-	static_result "W=1 and sparse build for $release" "$ok"
-	# dkms.conf as a test machine uses it: dkms build and install in the
-	# build root (the newest kernel's guest does it with vmtest.sh -D).
-	if [ "$k" != "$newest" ]; then
-		ok=0
-		(dkms_build "$release" "$root" >/dev/null) 2>"$LOGDIR/dkms" || ok=1
-		[ "$ok" -eq 0 ] || sed 's/^/# /' "$LOGDIR/dkms"
-		static_result "dkms build and install for $release" "$ok"
-	fi
+# The runner's own tests, on the newest kernel, before the suite's guests.
+log "testing the runner on $newest"
+rc=0
+"$MMPROBE_TOP/scripts/test-runner.sh" "$newest" >"$LOGDIR/runner" 2>&1 || rc=$?
+grep -E '^(not )?ok ' "$LOGDIR/runner" | sed 's/^/# /'
+[ "$rc" -eq 0 ] || grep -v '^ok ' "$LOGDIR/runner" | sed 's/^/# /'
+tally "runner" "$rc" <"$LOGDIR/runner"
+
+# checkpatch: errors and warnings fail, CHECKs are listed (module) or fail
+# too (selftests).
+for pid in $CHECKPATCH_PID; do
+	wait "$pid" || true
 done
-
-# Every guest also runs the installed kselftest tree with the series' own
-# run_kselftest.sh (vmtest.sh -i), these programs of it, 6 to 12 s; the
-# newest kernel's guest loads the module dkms built with modprobe (-D).
-KSFT_TESTS=${MMPROBE_KSFT_TESTS:-mmprobe:module mmprobe:permissions mmprobe:gup_test_compat mmprobe:notify mmprobe:huge_zero}
+CHECKPATCH_PID=""
+out=$(cat "$LOGDIR/checkpatch-module")
+echo "$out" | grep -E '^(ERROR|WARNING|CHECK):' | sed 's/^/# checkpatch: /' || true
+ok=0
+! echo "$out" | grep -qE '^(ERROR|WARNING):' || ok=1
+static_tally < <(static_line "checkpatch --strict" "$ok")
+out=$(cat "$LOGDIR/checkpatch-selftests")
+echo "$out" | grep -E '^(ERROR|WARNING|CHECK):' | sed 's/^/# checkpatch: /' || true
+ok=0
+! echo "$out" | grep -qE '^(ERROR|WARNING|CHECK):' || ok=1
+static_tally < <(static_line "checkpatch --strict selftests" "$ok")
 
 for k in "$@"; do
+	while [ ! -e "$LOGDIR/static-$k" ]; do
+		kill -0 "$PREP_PID" 2>/dev/null || break
+		sleep 1
+	done
+	[ -e "$LOGDIR/static-$k" ] || echo "not ok - static: preparing $k" >"$LOGDIR/static-$k"
+	static_tally <"$LOGDIR/static-$k"
+	[ ! -s "$LOGDIR/prep-$k" ] || ! grep -q 'error:' "$LOGDIR/prep-$k" ||
+		sed 's/^/# prep: /' "$LOGDIR/prep-$k"
+
 	log "running the suite on $k"
+	kstart=$(date +%s)
 	rc=0
-	opts=-i
-	[ "$k" = "$newest" ] && opts="-i -D"
-	MMPROBE_KSFT_TESTS=$KSFT_TESTS "$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" $opts \
-		2>"$LOGDIR/err-$k" | tee "$LOGDIR/ktap-$k" || rc=$?
-	cat "$LOGDIR/err-$k" >&2
+	# shellcheck disable=SC2046 # options, one a word
+	"$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" $(vm_opts "$k") 2>"$LOGDIR/err-$k" |
+		tee "$LOGDIR/ktap-$k" | progress "$k" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		grep -E '^mmprobe: (accelerator|the guest ran)' "$LOGDIR/err-$k" >&2 || true
+	else
+		cat "$LOGDIR/err-$k" >&2
+	fi
 	# Host independence, checked before the guest boots: every file of
 	# the initramfs is its build root's (or kernel package's) copy.
 	ok=0
 	grep -q '^mmprobe: initramfs: [0-9]* files checked, 0 differ' \
 		"$LOGDIR/err-$k" || ok=1
-	static_result "initramfs of $k: every file its build root's copy" "$ok"
-	tally "kernel $k" "$rc" <"$LOGDIR/ktap-$k"
+	static_tally < <(static_line "initramfs of $k: every file its build root's copy" "$ok")
+	tally "kernel $k ($(( $(date +%s) - kstart )) s)" "$rc" <"$LOGDIR/ktap-$k"
 	# The installed tree's own KTAP, as run_kselftest.sh printed it.
 	tally "kernel $k, run_kselftest.sh" 0 < <(sed -n 's/^# ksft: //p' "$LOGDIR/ktap-$k")
 done
+wait "$PREP_PID" || true
+PREP_PID=""
 
+took=$(( $(date +%s) - START ))
+echo "# make check: $((took / 60)) min $((took % 60)) s"
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

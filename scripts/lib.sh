@@ -210,6 +210,7 @@ fetch_kernel()
 			{ grep -F -- "$release" || true; } | sort -u | tr '\n' ' ')"
 		# A download directory of this run's own.
 		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
+		chmod 777 "$debs"	# apt downloads as _apt
 		in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q $pkgs" \
 			>/dev/null || die "could not download $pkgs"
 		for deb in "$debs"/*.deb; do
@@ -431,13 +432,14 @@ root_bind()
 	mount --bind "$dir" "$root$dir" || die "could not bind-mount $dir into $root"
 )
 
-# A kernel of your own laid out as a Debian one, once per bzImage:
+# A kernel of your own (DIR on the host, RDIR the same inside the build
+# root) laid out as a Debian one, once per bzImage:
 # $MMPROBE_CACHE/kernel-own-<hash>/boot/{vmlinuz,config}-<release> and
 # lib/modules/<release> (its modules_install, stripped, when modules were
 # built). Prints the directory.
 own_kernel_install()
 (
-	local root=$1 dir=$2 release=$3 key kdir
+	local root=$1 dir=$2 rdir=$3 release=$4 key kdir
 
 	key=$(cat "$dir/arch/x86/boot/bzImage" "$dir/.config" "$dir/modules.order" \
 		2>/dev/null | sha256sum | cut -c1-16)
@@ -452,7 +454,7 @@ own_kernel_install()
 	cp "$dir/.config" "$kdir/boot/config-$release"
 	if [ -s "$dir/modules.order" ]; then
 		root_bind "$root" "$kdir"
-		in_root "$root" make -s -C "$dir" INSTALL_MOD_PATH="$kdir" \
+		in_root "$root" make -s -C "$rdir" INSTALL_MOD_PATH="$kdir" \
 			INSTALL_MOD_STRIP=1 DEPMOD=true modules_install \
 			>"$kdir/modules_install.log" 2>&1 ||
 			die "modules_install of $dir failed, see $kdir/modules_install.log"
@@ -467,24 +469,23 @@ own_kernel_install()
 )
 
 # The kernel image with symbols for decoding a stack (decode_stacktrace.sh),
-# or nothing: your own kernel's vmlinux (-K DIR), a debug kernel's (its
-# build tree), or Debian's from linux-image-<release>-dbg, fetched once
-# (1.2 GB for 7.3) only when MMPROBE_DEBUG_SYMBOLS=1.
+# or nothing: your own kernel's vmlinux (-K DIR), Debian's from
+# linux-image-<release>-dbg, fetched once (1.2 GB for 7.3) only when
+# MMPROBE_DEBUG_SYMBOLS=1, or a debug kernel's (its build tree).
 kernel_vmlinux()
 (
 	local release=$1 root=$2 kdir=$3 own=${4-} dbg=$3/dbg/vmlinux-$1 debs="" deb
 
 	if [ -n "$own" ] && [ -e "$own/vmlinux" ]; then
 		echo "$own/vmlinux"
-	elif [ -e "$root/usr/src/linux-headers-$release/vmlinux" ]; then
-		echo "$root/usr/src/linux-headers-$release/vmlinux"
 	elif [ -e "$dbg" ]; then
 		echo "$dbg"
-	elif [ "${MMPROBE_DEBUG_SYMBOLS:-0}" = 1 ] && [ -e "$kdir/.mmprobe-kernel" ]; then
+	elif [ "${MMPROBE_DEBUG_SYMBOLS:-0}" = 1 ] && [ ! -e "$kdir/release" ]; then
 		cache_lock "kernel-$release"
 		trap 'rm -rf "$debs"' EXIT
 		log "downloading linux-image-$release-dbg for its vmlinux"
 		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
+		chmod 777 "$debs"	# apt downloads as _apt
 		in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q linux-image-$release-dbg" \
 			>/dev/null || { log "no linux-image-$release-dbg"; return 0; }
 		mkdir -p "$kdir/dbg"
@@ -494,6 +495,11 @@ kernel_vmlinux()
 				mv "$dbg.tmp" "$dbg"
 		done
 		[ -e "$dbg" ] && echo "$dbg"
+	elif [ -L "$root/usr/src/linux-headers-$release" ] &&
+	     [ -e "$root/usr/src/linux-headers-$release/vmlinux" ]; then
+		# A debug kernel's build tree (Debian's headers have a vmlinux
+		# too, with BTF only).
+		echo "$root/usr/src/linux-headers-$release/vmlinux"
 	fi
 	return 0
 )

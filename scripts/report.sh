@@ -35,6 +35,7 @@ while getopts "o:h" opt; do
 	esac
 done
 shift $((OPTIND - 1))
+# shellcheck disable=SC2086 # the kernels, one a word
 [ $# -gt 0 ] || set -- $MMPROBE_KERNELS_ALL
 for k in "$@"; do
 	series_suite "$k" >/dev/null
@@ -44,14 +45,43 @@ done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mmprobe-report.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
+# "# KERNEL: GROUP: N rows[, N fail]" for each group of report rows (the
+# key up to its first dot) of a guest's TSV (stdin), as it comes.
+report_progress()
+{
+	awk -F '\t' -v k="$1" '
+	function flush() {
+		if (group != "")
+			printf "# %s: %s: %d rows%s\n", k, group, rows,
+			       bad ? ", " bad " fail" : ""
+		fflush()
+	}
+	/^[a-z0-9_]+\.[a-z0-9_.]+\t/ {
+		g = $1
+		sub(/\..*/, "", g)
+		if (g != group) {
+			flush()
+			group = g; rows = 0; bad = 0
+		}
+		rows++
+		if ($3 == "fail" || $3 == "error")
+			bad++
+	}
+	/^#end\t/ { flush(); group = ""; printf "# %s: %s\n", k, $2 }
+	END { flush() }'
+}
+
 # One guest per kernel, one at a time. vmtest.sh exits 1 when the report
 # had a failed row: whether the report is whole is told by its "#end" line.
 rc=0
 for k in "$@"; do
 	log "running the report on $k"
 	vrc=0
+	# Progress on stderr as the guest prints: the runner's own lines, and
+	# one line per group of rows ("# 6.1: huge_zero: 12 rows, 1 fail").
 	"$MMPROBE_TOP/scripts/vmtest.sh" -k "$k" -- ./report --format=tsv \
-		>"$WORK/out-$k" 2>"$WORK/err-$k" || vrc=$?
+		2> >(tee "$WORK/err-$k" >&2) | tee "$WORK/out-$k" |
+		report_progress "$k" >&2 || vrc=$?
 	{
 		grep -E $'^(#report|#title|#end)\t|^[a-z0-9_]+\\.[a-z0-9_.]+\t' \
 			"$WORK/out-$k" || true
@@ -74,6 +104,7 @@ for k in "$@"; do
 	sed "s/^/$k	/" "$WORK/$k.tsv"
 done >"$WORK/all"
 
+# shellcheck disable=SC2016 # awk's own $fields
 AWK_MERGE='
 BEGIN { FS = "\t"; nk = split(kernels, K, " ") }
 $2 == "#title" { if (!($3 in title)) title[$3] = $4; next }
