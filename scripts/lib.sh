@@ -631,12 +631,15 @@ dkms_build()
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$MMPROBE_TOP/dkms.conf")
 	[ -n "$ver" ] || die "no PACKAGE_VERSION in dkms.conf"
 	# One dkms at a time in a root (its tree is shared by the releases);
-	# done again only when the sources changed.
+	# done again only when the sources changed, or the installed module
+	# is no longer the one made from them.
 	cache_lock "dkms-$(basename "$root")"
 	key=$(source_tar Kbuild Makefile dkms.conf module | sha256sum | cut -c1-16)
 	stamp=$root/var/lib/dkms/mmprobe-$release.stamp
 	ko=$(cd "$root" && ls lib/modules/"$release"/updates/dkms/mmprobe.ko* 2>/dev/null) || ko=""
-	if [ -n "$ko" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
+	# The stamp names the sources and the module installed from them: a
+	# run of another tree (another key) may have installed its own since.
+	if [ -n "$ko" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key $(sha256sum <"$root/$ko")" ]; then
 		echo "/$ko"
 		return 0
 	fi
@@ -659,7 +662,7 @@ dkms_build()
 	fi
 	ko=$(cd "$root" && ls lib/modules/"$release"/updates/dkms/mmprobe.ko* 2>/dev/null) ||
 		die "dkms installed no mmprobe.ko for $release (see $log)"
-	echo "$key" >"$stamp"
+	echo "$key $(sha256sum <"$root/$ko")" >"$stamp"
 	echo "/$ko"
 )
 
