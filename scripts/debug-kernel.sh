@@ -2,17 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # debug-kernel.sh: build, once, and cache a debug kernel of one series of the
-# matrix from Debian's linux-source, for "make check-debug".
+# matrix from Debian's linux-source, for "make check-debug"; or, with -p, a
+# kernel with patches applied (a vendor kernel's backports, for the report).
 #
-#   scripts/debug-kernel.sh [-s SERIES] [-j JOBS]
+#   scripts/debug-kernel.sh [-s SERIES] [-j JOBS] [-c PROFILE] [-p PATCH]...
 #
-# The kernel is x86_64 defconfig + kvm_guest.config + the debug options below
-# (KASAN, lockdep, DEBUG_VM, enforced page table check, kmemleak, hung-task and
-# soft-lockup detectors) + what the selftest collection needs
-# (selftests/config), less what a guest that boots from an initramfs and
-# talks over serial ports never uses (networking, USB, sound, graphics,
-# disks and their filesystems): a KASAN build is slow, and the CPUs shared. It is built inside the Debian build root of the series
-# (its compiler), from a fresh extraction of linux-source-SERIES, with nice.
+# The kernel is x86_64 defconfig + kvm_guest.config + what the selftest
+# collection needs (selftests/config) + the options of the profile, less what
+# a guest that boots from an initramfs and talks over serial ports never uses
+# (networking, USB, sound, graphics, disks and their filesystems). Profiles:
+#   debug    (default) KASAN, lockdep, DEBUG_VM, enforced page table check,
+#            kmemleak, hung-task and soft-lockup detectors: slow to build
+#            (19 min for 7.3 on 2 cores) and to run under TCG
+#   release  none of those, like a distribution kernel: for running the
+#            report and the suite on a patched kernel
+# It is built inside the Debian build root of the series (its compiler), from
+# a fresh extraction of linux-source-SERIES with each PATCH applied in order
+# (patch -p1), with nice.
 #
 # Cache, under ${MMPROBE_CACHE:-$HOME/.cache/mmprobe}, keyed by the series
 # and a hash of the source version and the options:
@@ -24,7 +30,10 @@
 #                                        lib/modules/<rel>, release: what
 #                                        "vmtest.sh -K" boots
 #   debug-<series>.log                   the build log (progress)
-# where <rel> is e.g. 7.3.4-mmdebug-1a2b3c4d. The last line printed on stdout
+# where <rel> is e.g. 7.3.4-mmdebug-1a2b3c4d, or 6.12.118-mmrelease-5e6f7a8b
+# for another profile or with patches (the hash covers the patches' text). The
+# kernel keeps the applied patches' names in lib/modules/<rel>/mmprobe-patches.
+# The last line printed on stdout
 # is the kernel-<rel> directory. A finished build is reused; a second run
 # while one builds waits for it.
 
@@ -35,6 +44,8 @@ set -o pipefail
 
 SERIES=7.3
 JOBS=$(nproc)
+PROFILE=debug
+PATCHES=""
 
 # Packages the kernel build needs beyond ROOT_PACKAGES: "gcc" too, as
 # the root has only gcc-N and both the kernel and mmprobe's build against
@@ -44,7 +55,7 @@ BUILD_PACKAGES="gcc libssl-dev flex bison dwarves python3 cpio kmod bc libelf-de
 # scripts/config arguments, in order. Kconfig drops an option whose
 # dependencies are missing without a word, so every "-e"/"-m" one is checked
 # in the final .config.
-OPTIONS="
+DEBUG_OPTIONS="
 -e DEBUG_KERNEL
 -e KASAN -e KASAN_GENERIC -e KASAN_INLINE -d KASAN_OUTLINE
 -e PROVE_LOCKING -e DEBUG_ATOMIC_SLEEP
@@ -52,7 +63,10 @@ OPTIONS="
 -e PAGE_TABLE_CHECK -e PAGE_TABLE_CHECK_ENFORCED
 -e DEBUG_KMEMLEAK -d DEBUG_KMEMLEAK_DEFAULT_OFF -d DEBUG_KMEMLEAK_AUTO_SCAN
 --set-val DEBUG_KMEMLEAK_MEM_POOL_SIZE 100000
--e DETECT_HUNG_TASK -e SOFTLOCKUP_DETECTOR
+-e DETECT_HUNG_TASK -e SOFTLOCKUP_DETECTOR"
+RELEASE_OPTIONS="
+-d KASAN -d PROVE_LOCKING -d DEBUG_VM -d PAGE_TABLE_CHECK -d DEBUG_KMEMLEAK"
+COMMON_OPTIONS="
 -e DEBUG_INFO_NONE -d DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT -d DEBUG_INFO_DWARF4
 -d DEBUG_INFO_DWARF5 -d DEBUG_INFO_BTF
 -e TRANSPARENT_HUGEPAGE -e TRANSPARENT_HUGEPAGE_ALWAYS -d TRANSPARENT_HUGEPAGE_MADVISE
@@ -75,9 +89,10 @@ OPTIONS="
 "
 # What the final .config must say (MMU_NOTIFIER is only selected, here by
 # KVM, as on Debian's kernels).
-REQUIRED="KASAN=y KASAN_INLINE=y PROVE_LOCKING=y DEBUG_VM=y PAGE_TABLE_CHECK=y
+DEBUG_REQUIRED="KASAN=y KASAN_INLINE=y PROVE_LOCKING=y DEBUG_VM=y PAGE_TABLE_CHECK=y
 PAGE_TABLE_CHECK_ENFORCED=y DEBUG_KMEMLEAK=y DETECT_HUNG_TASK=y
-SOFTLOCKUP_DETECTOR=y DEBUG_INFO_NONE=y TRANSPARENT_HUGEPAGE=y NUMA=y
+SOFTLOCKUP_DETECTOR=y"
+COMMON_REQUIRED="DEBUG_INFO_NONE=y TRANSPARENT_HUGEPAGE=y NUMA=y
 MIGRATION=y HUGETLBFS=y USERFAULTFD=y MEM_SOFT_DIRTY=y ZSMALLOC=m ZRAM=m
 ZRAM_BACKEND_LZO=y MODULES=y MODULE_UNLOAD=y DEBUG_FS=y ZONE_DEVICE=y
 DEVICE_PRIVATE=y DEVICE_MIGRATION=y MMU_NOTIFIER=y SWAP=y DEVTMPFS=y
@@ -86,25 +101,41 @@ BLK_DEV_INITRD=y SERIAL_8250_CONSOLE=y"
 usage()
 {
 	cat <<EOF
-Usage: $0 [-s SERIES] [-j JOBS]
+Usage: $0 [-s SERIES] [-j JOBS] [-c PROFILE] [-p PATCH]...
 
-  -s SERIES  kernel series: $MMPROBE_KERNELS_ALL (default $SERIES)
-  -j JOBS    parallel make jobs (default: $JOBS, the number of CPUs)
+  -s SERIES   kernel series: $MMPROBE_KERNELS_ALL (default $SERIES)
+  -j JOBS     parallel make jobs (default: $JOBS, the number of CPUs)
+  -c PROFILE  debug (KASAN, lockdep, DEBUG_VM, ...) or release (no debug
+              options, like a distribution kernel); default $PROFILE
+  -p PATCH    apply PATCH (patch -p1) to the source; repeatable, in order
 
-Builds (once) a debug kernel and prints the directory to pass to
-"vmtest.sh -K". Progress: \$MMPROBE_CACHE/debug-SERIES.log.
+Builds (once) a kernel and prints the directory to pass to "vmtest.sh -K".
+Progress: \$MMPROBE_CACHE/debug-SERIES.log.
 EOF
 	exit 2
 }
 
-while getopts "s:j:h" opt; do
+while getopts "s:j:c:p:h" opt; do
 	case "$opt" in
 	s) SERIES=$OPTARG ;;
 	j) JOBS=$OPTARG ;;
+	c) PROFILE=$OPTARG ;;
+	p) [ -r "$OPTARG" ] || die "cannot read the patch $OPTARG"
+	   PATCHES="$PATCHES $(realpath "$OPTARG")" ;;
 	*) usage ;;
 	esac
 done
 [ "$(id -u)" -eq 0 ] || die "debug-kernel.sh needs root (chroot)"
+case "$PROFILE" in
+debug)
+	OPTIONS="$DEBUG_OPTIONS$COMMON_OPTIONS"
+	REQUIRED="$DEBUG_REQUIRED $COMMON_REQUIRED" ;;
+release)
+	OPTIONS="$RELEASE_OPTIONS$COMMON_OPTIONS"
+	REQUIRED=$COMMON_REQUIRED ;;
+*)
+	usage ;;
+esac
 
 SUITE=$(series_suite "$SERIES")
 need_host_tools
@@ -128,9 +159,16 @@ fi
 srcver=$(in_root "$ROOT" dpkg-query -W -f='${Version}' "linux-source-$SERIES")
 tarball=$(ls "$ROOT"/usr/src/linux-source-"$SERIES".tar.* | head -n 1)
 
-HASH=$(printf '%s\n%s\n%s\n' "$srcver" "$OPTIONS" "$REQUIRED" |
-	sha256sum | cut -c1-8)
+# The debug kernel without patches keeps the key it always had.
+if [ "$PROFILE" = debug ] && [ -z "$PATCHES" ]; then
+	HASH=$(printf '%s\n%s\n%s\n' "$srcver" "$OPTIONS" "$REQUIRED" |
+		sha256sum | cut -c1-8)
+else
+	HASH=$( { printf '%s\n%s\n%s\n' "$srcver" "$OPTIONS" "$REQUIRED"
+		for p in $PATCHES; do cat "$p"; done; } | sha256sum | cut -c1-8)
+fi
 KEY=$SERIES-$HASH
+LOCALVERSION=-mm$PROFILE-$HASH
 TREE=/debug/$KEY
 SRCDIR=$TREE/src
 OBJ=$TREE/obj
@@ -142,7 +180,7 @@ release_of()
 	awk -F' = ' '/^VERSION =/ {v=$2} /^PATCHLEVEL =/ {p=$2}
 		/^SUBLEVEL =/ {s=$2} END {printf "%s.%s.%s", v, p, s}' \
 		"$ROOT$SRCDIR/Makefile"
-	echo "-mmdebug-$HASH"
+	echo "$LOCALVERSION"
 }
 
 if [ -e "$ROOT$TREE/.mmprobe-debug" ]; then
@@ -154,7 +192,7 @@ if [ -e "$ROOT$TREE/.mmprobe-debug" ]; then
 	fi
 fi
 
-log "building the debug kernel $KEY from linux-source-$SERIES $srcver" \
+log "building the $PROFILE kernel $KEY from linux-source-$SERIES $srcver" \
 	"(log: $LOG)"
 start=$(date +%s)
 : >"$LOG"
@@ -177,6 +215,12 @@ if [ ! -e "$ROOT$TREE/.extracted" ]; then
 	mkdir -p "$ROOT$SRCDIR" "$ROOT$OBJ"
 	tar -xf "$tarball" -C "$ROOT$SRCDIR" --strip-components=1 ||
 		die "could not extract $tarball"
+	for p in $PATCHES; do
+		step "applying $(basename "$p")"
+		patch -d "$ROOT$SRCDIR" -p1 --forward --batch <"$p" >>"$LOG" 2>&1 ||
+			die "$p does not apply to linux-source-$SERIES $srcver, see $LOG"
+		basename "$p" >>"$ROOT$TREE/.patches"
+	done
 	touch "$ROOT$TREE/.extracted"
 fi
 RELEASE=$(release_of)
@@ -185,7 +229,7 @@ if [ ! -e "$ROOT$TREE/.configured" ]; then
 	step "configuring $RELEASE"
 	in_make defconfig kvm_guest.config || die "defconfig failed, see $LOG"
 	in_root "$ROOT" "$SRCDIR/scripts/config" --file "$OBJ/.config" \
-		${OPTIONS//@LOCALVERSION@/-mmdebug-$HASH} >>"$LOG" 2>&1 ||
+		${OPTIONS//@LOCALVERSION@/$LOCALVERSION} >>"$LOG" 2>&1 ||
 		die "scripts/config failed, see $LOG"
 	in_make olddefconfig || die "olddefconfig failed, see $LOG"
 	bad=""
@@ -211,6 +255,8 @@ mkdir -p "$KDIR/boot" "$KDIR/lib/modules"
 cp -a "$ROOT$TREE/install/lib/modules/$RELEASE" "$KDIR/lib/modules/"
 rm -rf "${ROOT:?}$TREE/install"
 rm -f "$KDIR/lib/modules/$RELEASE/build" "$KDIR/lib/modules/$RELEASE/source"
+[ ! -e "$ROOT$TREE/.patches" ] ||
+	cp "$ROOT$TREE/.patches" "$KDIR/lib/modules/$RELEASE/mmprobe-patches"
 cp "$ROOT$OBJ/arch/x86/boot/bzImage" "$KDIR/boot/vmlinuz-$RELEASE"
 cp "$ROOT$OBJ/.config" "$KDIR/boot/config-$RELEASE"
 depmod -b "$KDIR" "$RELEASE" || die "depmod failed for $RELEASE"
