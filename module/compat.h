@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel-version differences, in one place.
+ * Kernel API differences, in one place.
  *
- * Prefer a config option or a macro the kernel defines; fall back to a
- * version test only for behaviour that leaves no other trace in the headers,
- * and name the upstream change that moved it.
+ * Everything here selects, at build time, which kernel API the module calls
+ * or which field it can read. Prefer a config option or a macro the kernel
+ * defines; fall back to a version test only where the API change left no
+ * other trace in the headers, and say which API it selects. Nothing here
+ * decides what the kernel does: a vendor kernel backports behaviour without
+ * changing its version, so behaviour is measured at run time
+ * (selftests/behaviour.c, the report).
  */
 #ifndef _MMPROBE_COMPAT_H
 #define _MMPROBE_COMPAT_H
@@ -16,16 +20,17 @@
 #include <linux/version.h>
 
 /*
- * PG_anon_exclusive: "mm: remember exclusively mapped anonymous pages with
- * PG_anon_exclusive", v5.19.
+ * Selects PageAnonExclusive(): PG_anon_exclusive came with "mm: remember
+ * exclusively mapped anonymous pages with PG_anon_exclusive", v5.19, as an
+ * enum value and generated functions, no macro to test.
  */
 #define MMPROBE_HAS_ANON_EXCLUSIVE \
 	(LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0))
 
 /*
- * The exclusive bit in swap PTEs: per architecture behind
+ * Selects pte_swp_exclusive(): per architecture behind
  * __HAVE_ARCH_PTE_SWP_EXCLUSIVE (x86 since v6.0) until every architecture
- * had it and the macro was removed in v6.6.
+ * had it and the macro was removed in v6.6 (the version test).
  */
 #if defined(__HAVE_ARCH_PTE_SWP_EXCLUSIVE) || \
 	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
@@ -35,37 +40,13 @@
 #endif
 
 /*
- * PageDoubleMap: removed by "mm,thp,rmap: subpages_mapcount of PTE-mapped
- * subpages", v6.2.
+ * Selects folio_test_double_map(): PageDoubleMap was removed by
+ * "mm,thp,rmap: subpages_mapcount of PTE-mapped subpages", v6.2; its
+ * accessors are generated, no macro to test.
  */
 #define MMPROBE_HAS_DOUBLE_MAP \
 	(IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) && \
 	 LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0))
-
-/*
- * A write fault on a huge zero PMD allocates a THP instead of splitting the
- * PMD: "mm: allocate THP on hugezeropage wp-fault", v6.13.
- */
-#define MMPROBE_HAS_HUGE_ZERO_WP_THP \
-	(IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) && \
-	 LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0))
-
-/*
- * A R/O FOLL_LONGTERM pin in a private writable mapping first breaks COW of
- * what is not an exclusive anon page (the shared zero page, the huge zero
- * page, page cache): "mm/gup: reliable R/O long-term pinning in COW
- * mappings", v6.2. Before, such a pin holds the shared page and a later
- * write replaces it in the page table.
- */
-#define MMPROBE_HAS_LONGTERM_RO_UNSHARE \
-	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0))
-
-/* UFFD_FEATURE_WP_ASYNC, v6.7, needs PTE markers for uffd-wp. */
-#if defined(UFFD_FEATURE_WP_ASYNC) && IS_ENABLED(CONFIG_PTE_MARKER_UFFD_WP)
-#define MMPROBE_HAS_UFFD_WP_ASYNC 1
-#else
-#define MMPROBE_HAS_UFFD_WP_ASYNC 0
-#endif
 
 /*
  * Mapcounts. Up to 6.1 folio_mapcount() is out of line and not exported, and
@@ -477,39 +458,5 @@ static inline bool mmprobe_leaf_migration_dirty(swp_entry_t entry)
 {
 	return swp_offset(entry) & SWP_MIG_DIRTY;
 }
-
-/*
- * migrate_vma_setup() splits a PTE-mapped large folio and migrates its
- * pages; before, it skipped the folio ("FIXME support THP"). The change came
- * after v6.12 with device-private THP migration, which added
- * MIGRATE_PFN_COMPOUND.
- */
-#include <linux/migrate.h>
-#ifdef MIGRATE_PFN_COMPOUND
-#define MMPROBE_HAS_MIGRATE_VMA_SPLIT_LARGE 1
-#else
-#define MMPROBE_HAS_MIGRATE_VMA_SPLIT_LARGE 0
-#endif
-
-/*
- * Splitting an anonymous THP maps its zero-filled subpages to the shared
- * zero page instead of keeping them: "mm: remap unused subpages to shared
- * zeropage when splitting isolated thp", v6.12 (RMP_USE_SHARED_ZEROPAGE,
- * later TTU_USE_SHARED_ZEROPAGE, both enum values).
- */
-#define MMPROBE_HAS_THP_SPLIT_ZERO_REMAP \
-	(IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) && \
-	 LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0))
-
-/*
- * A migrated page's PTE gets its dirty bit back through pte_mkdirty(),
- * which on x86 also sets _PAGE_SOFT_DIRTY: 6.1 leaves every dirty migrated
- * page soft-dirty. Later kernels clear the bit again unless the migration
- * entry carried it (remove_migration_pte(): "else pte_clear_soft_dirty()");
- * 6.12 has that. The release that brought it lies between the two and is
- * not pinned down here, so 6.12 is the bound.
- */
-#define MMPROBE_HAS_MIGRATE_SOFT_DIRTY_EXACT \
-	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0))
 
 #endif /* _MMPROBE_COMPAT_H */

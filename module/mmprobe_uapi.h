@@ -14,7 +14,7 @@
 #include <linux/ioctl.h>
 
 /* Bumped whenever a structure, ioctl number or text key changes meaning. */
-#define MMPROBE_ABI_VERSION	2
+#define MMPROBE_ABI_VERSION	3
 
 #define MMPROBE_IOC_MAGIC	'M'
 

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * version: module and ABI version, kernel release and what this kernel can do.
+ * version: module and ABI version, kernel release, and what mmprobe was built
+ * with.
  *
- * Every capability is decided at build time from the kernel's configuration
- * and headers (see compat.h), or at load time where the hardware decides;
- * Documentation/debugfs.rst says how each one is decided.
+ * Nothing here says what the kernel does: a version number cannot (vendor
+ * kernels backport), so behaviour is measured at run time by the report and
+ * the selftests (selftests/behaviour.c). The "build." lines say which kernel
+ * APIs and options the module was compiled against (compat.h, the config);
+ * "thp" and "nodes_online" are read from the running machine.
+ * Documentation/debugfs.rst says how each line is decided.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -37,20 +41,14 @@ static int version_show(struct seq_file *m, void *v)
 	seq_printf(m, "abi=%d\n", MMPROBE_ABI_VERSION);
 	seq_printf(m, "release=%s\n", init_utsname()->release);
 	seq_printf(m, "thp=%d\n", thp);
-	seq_printf(m, "huge_zero_wp_thp=%d\n", thp && MMPROBE_HAS_HUGE_ZERO_WP_THP);
-	seq_printf(m, "anon_exclusive=%d\n", MMPROBE_HAS_ANON_EXCLUSIVE);
-	seq_printf(m, "swp_exclusive=%d\n", MMPROBE_HAS_SWP_EXCLUSIVE);
-	seq_printf(m, "double_map=%d\n", thp && MMPROBE_HAS_DOUBLE_MAP);
-	seq_printf(m, "device_private=%d\n", IS_ENABLED(CONFIG_DEVICE_PRIVATE));
-	seq_printf(m, "numa=%d\n", IS_ENABLED(CONFIG_NUMA));
-	seq_printf(m, "hugetlb=%d\n", IS_ENABLED(CONFIG_HUGETLB_PAGE));
-	seq_printf(m, "uffd_wp_async=%d\n", MMPROBE_HAS_UFFD_WP_ASYNC);
-	seq_printf(m, "longterm_ro_unshare=%d\n", MMPROBE_HAS_LONGTERM_RO_UNSHARE);
-	seq_printf(m, "migrate_split_large=%d\n", MMPROBE_HAS_MIGRATE_VMA_SPLIT_LARGE);
-	seq_printf(m, "migrate_soft_dirty_exact=%d\n", MMPROBE_HAS_MIGRATE_SOFT_DIRTY_EXACT);
-	seq_printf(m, "thp_split_zero_remap=%d\n",
-		   thp && MMPROBE_HAS_THP_SPLIT_ZERO_REMAP);
 	seq_printf(m, "nodes_online=%u\n", num_online_nodes());
+	seq_printf(m, "build.anon_exclusive=%d\n", MMPROBE_HAS_ANON_EXCLUSIVE);
+	seq_printf(m, "build.swp_exclusive=%d\n", MMPROBE_HAS_SWP_EXCLUSIVE);
+	seq_printf(m, "build.double_map=%d\n", MMPROBE_HAS_DOUBLE_MAP);
+	seq_printf(m, "build.mn_change_pte=%d\n", MMPROBE_HAS_MN_CHANGE_PTE);
+	seq_printf(m, "build.device_private=%d\n", IS_ENABLED(CONFIG_DEVICE_PRIVATE));
+	seq_printf(m, "build.numa=%d\n", IS_ENABLED(CONFIG_NUMA));
+	seq_printf(m, "build.hugetlb=%d\n", IS_ENABLED(CONFIG_HUGETLB_PAGE));
 	return 0;
 }
 

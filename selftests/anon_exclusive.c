@@ -12,9 +12,10 @@
  * every page the case took is given back (see pin_acct) and no page of its
  * mappings is still pinned. Cases for the pin file itself come first.
  *
- * Where kernels differ, the expectation follows the capability lines of
- * /sys/kernel/debug/mmprobe/version: longterm_ro_unshare (6.2+) and
- * huge_zero_wp_thp (6.13+).
+ * Where kernels differ, the expectation follows what this kernel was
+ * measured to do before the cases run (behaviour.c, never the version
+ * number): longterm_ro_unshare (upstream 6.2+) and huge_zero_wp_thp
+ * (upstream 6.13+).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@
 #include <sys/wait.h>
 
 #include "kselftest.h"
+#include "behaviour.h"
 #include "inspect_util.h"
 #include "mmprobe_util.h"
 #include "pin_util.h"
@@ -53,11 +55,10 @@ static size_t pagesize, pmdsize;
 static unsigned int pmd_order;
 static unsigned char seed = 1;
 
-/* Capability lines of mmprobe's version file. */
+/* What the kernel does (measured) and what mmprobe was built with (version). */
 static struct {
 	int thp;
 	int huge_zero_wp_thp;
-	int swp_exclusive;
 	int longterm_ro_unshare;
 	bool use_zero_page;	/* THP_DIR/use_zero_page is 1 (we set it) */
 } cap;
@@ -728,7 +729,7 @@ static bool check_taken_kind(int fd, uint64_t h, const struct mem *m, uint64_t f
 	} else if (m->kind == HUGE_ZERO) {
 		/* Unsharing or writing a huge zero PMD: 6.13+ allocates a THP. */
 		kind = MMPROBE_PIN_KIND_ANON;
-		order = cap.huge_zero_wp_thp ? pmd_order : 0;
+		order = cap.huge_zero_wp_thp == 1 ? pmd_order : 0;
 	} else {
 		return true;
 	}
@@ -2221,7 +2222,7 @@ static void hugetlb_reserve(size_t hsize, int nr)
 int main(int argc, char **argv)
 {
 	unsigned int i, k, plan;
-	char text[4096];
+	char text[4096], why[1024];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ksft_print_header();
@@ -2232,11 +2233,18 @@ int main(int argc, char **argv)
 	if (util_read_file(MMPROBE_DIR "/version", text, sizeof(text)) < 0)
 		ksft_exit_fail_msg("cannot read %s/version\n", MMPROBE_DIR);
 	cap.thp = read_cap(text, "thp");
-	cap.huge_zero_wp_thp = read_cap(text, "huge_zero_wp_thp");
-	cap.swp_exclusive = read_cap(text, "swp_exclusive");
-	cap.longterm_ro_unshare = read_cap(text, "longterm_ro_unshare");
-	ksft_print_msg("longterm_ro_unshare=%d huge_zero_wp_thp=%d\n",
-		       cap.longterm_ro_unshare, cap.huge_zero_wp_thp);
+	/* What the kernel does, measured: vendor kernels backport. */
+	cap.longterm_ro_unshare = behaviour_measure(BEHAVIOUR_LONGTERM_RO_UNSHARE, why,
+						    sizeof(why));
+	if (cap.longterm_ro_unshare < 0)
+		ksft_exit_fail_msg("longterm_ro_unshare not measured: %s\n", why);
+	ksft_print_msg("longterm_ro_unshare=%d (measured: %s)\n", cap.longterm_ro_unshare, why);
+	cap.huge_zero_wp_thp = 0;
+	if (cap.thp) {
+		cap.huge_zero_wp_thp = behaviour_measure(BEHAVIOUR_HUGE_ZERO_WP_THP, why,
+							 sizeof(why));
+		ksft_print_msg("huge_zero_wp_thp=%d (measured: %s)\n", cap.huge_zero_wp_thp, why);
+	}
 
 	if (cap.thp) {
 		pmdsize = util_pmd_size();

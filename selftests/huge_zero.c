@@ -11,8 +11,9 @@
  * (/proc/self/mem, and pins through mmprobe's pin file) and FOLL_FORCE
  * (ptrace), a read-only long-term pin, userfaultfd write-protect in sync and
  * async mode, after fork, after THP was disabled for the region, with the
- * THP charge failing - and asserts the outcome this kernel is built
- * for ("huge_zero_wp_thp" in mmprobe's version file), from sources
+ * THP charge failing - and asserts the outcome this kernel was measured
+ * to have (behaviour.c: huge_zero_wp_thp, a plain store into a fresh
+ * region, whatever the version number says), from sources
  * independent of one another: /proc/self/pagemap, /proc/kpageflags,
  * /proc/vmstat, smaps, the data, mmprobe's inspect (the page-table entry:
  * level, kind, write, dirty, uffd-wp, exclusive) and its mmu-notifier
@@ -55,6 +56,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "behaviour.h"
 #include "inspect_util.h"
 #include "mmprobe_util.h"
 #include "notify_util.h"
@@ -77,8 +79,9 @@ FIXTURE(huge_zero) {
 	bool ready;		/* 6.1's harness runs the test after a setup SKIP */
 	size_t pmd;
 	size_t pagesize;
+	/* As measured (behaviour.h), whatever the kernel's version says: */
 	int wp_thp;		/* huge_zero_wp_thp: the write installs a THP */
-	int uffd_wp_async;
+	int uffd_wp_async;	/* UFFDIO_API accepts UFFD_FEATURE_WP_ASYNC */
 	int ro_unshare;		/* longterm_ro_unshare: R/O long-term pins unshare */
 	uint64_t zero_pfn;	/* the small zero page */
 	int fd;			/* the mmu-notifier tracer */
@@ -388,7 +391,7 @@ static void hz_check_outcome(struct __test_metadata *_metadata,
 
 FIXTURE_SETUP(huge_zero)
 {
-	char buf[32], *page;
+	char buf[1024], *page;
 	uint64_t pm;
 
 	self->fd = -1;
@@ -396,10 +399,11 @@ FIXTURE_SETUP(huge_zero)
 		SKIP(return, "mmprobe is not loaded: insmod mmprobe.ko");
 	if (hz_version("thp") != 1)
 		SKIP(return, "no transparent huge pages on this kernel");
-	self->wp_thp = hz_version("huge_zero_wp_thp");
-	self->uffd_wp_async = hz_version("uffd_wp_async");
-	self->ro_unshare = hz_version("longterm_ro_unshare");
-	ASSERT_TRUE(self->wp_thp == 0 || self->wp_thp == 1);
+	self->wp_thp = behaviour_measure(BEHAVIOUR_HUGE_ZERO_WP_THP, buf, sizeof(buf));
+	ASSERT_TRUE(self->wp_thp == 0 || self->wp_thp == 1)
+		TH_LOG("a plain write to the huge zero page: %s", buf);
+	self->uffd_wp_async = behaviour_measure(BEHAVIOUR_UFFD_WP_ASYNC, NULL, 0);
+	self->ro_unshare = behaviour_measure(BEHAVIOUR_LONGTERM_RO_UNSHARE, NULL, 0);
 	self->pmd = util_pmd_size();
 	self->pagesize = getpagesize();
 	ASSERT_LT(self->pagesize, self->pmd);
@@ -567,12 +571,13 @@ TEST_F(huge_zero, write_fault)
 /*
  * THP disabled for the region after the read fault: MADV_NOHUGEPAGE,
  * PR_SET_THP_DISABLE or enabled=never forbid a new THP, so the write must
- * split the PMD as before, with the right data (6.1 and 6.12 do). 7.3
- * allocates a THP regardless: wp_huge_pmd() -> do_huge_pmd_wp_page() ->
+ * split the PMD as before, with the right data (6.1 and 6.12 do). A kernel
+ * with the 6.13 change (7.3; 6.12 with it backported) allocates a THP
+ * regardless: wp_huge_pmd() -> do_huge_pmd_wp_page() ->
  * do_huge_zero_wp_pmd() calls vma_alloc_anon_folio_pmd() without asking
  * thp_vma_allowable_order() again (7.3 mm/huge_memory.c), so the policy
- * is ignored. The test checks whichever outcome it sees in full, and
- * reports the THP as XFAIL, naming the bug.
+ * is ignored (Documentation/findings.rst). The test checks whichever
+ * outcome it sees in full, and reports the THP as XFAIL, naming the bug.
  */
 enum hz_disable { HZ_MADV_NOHUGEPAGE, HZ_PRCTL, HZ_ENABLED_NEVER };
 
@@ -619,7 +624,8 @@ static void hz_write_after_disable(struct __test_metadata *_metadata,
 	hz_check_outcome(_metadata, self, 0, mem, off, thp, true, &d, &log);
 	notify_log_free(&log);
 	if (thp)
-		HZ_XFAIL("%s ignored: do_huge_zero_wp_pmd() allocated a THP", names[how]);
+		HZ_XFAIL("%s ignored: do_huge_zero_wp_pmd() allocated a THP (findings.rst)",
+			 names[how]);
 }
 
 TEST_F(huge_zero, write_after_madv_nohugepage)

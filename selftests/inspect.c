@@ -58,7 +58,7 @@
 
 static long page_size;
 
-/* A capability line of debugfs "version": 0, 1, or -1 when missing. */
+/* A line of debugfs "version" (what mmprobe was built with): -1 when missing. */
 static int inspect_cap(const char *name)
 {
 	char buf[4096];
@@ -194,7 +194,7 @@ static void check_private_written(struct __test_metadata *_metadata,
 	EXPECT_EQ(1, e->mapcount);
 	EXPECT_EQ(1, e->folio_mapcount);
 	EXPECT_EQ(0, e->pinned);
-	if (inspect_cap("anon_exclusive") == 1)
+	if (inspect_cap("build.anon_exclusive") == 1)
 		EXPECT_EQ(1, e->exclusive);
 }
 
@@ -243,7 +243,7 @@ TEST_F(inspect, anon_4k)
 	EXPECT_LE(1, e.refcount);
 	EXPECT_EQ(!!(pm & PM_MMAP_EXCL), e.mapcount == 1);
 	EXPECT_TRUE(kpf(e.pfn, KPF_ANON));
-	EXPECT_EQ(inspect_cap("double_map") == 1 ? 0 : -1, e.double_map);
+	EXPECT_EQ(inspect_cap("build.double_map") == 1 ? 0 : -1, e.double_map);
 	/* the untouched pages have no entry */
 	ASSERT_EQ(0, inspect_one(mem, &e));
 	ASSERT_EQ(1, inspect_range(0, (unsigned long)mem,
@@ -385,7 +385,7 @@ static void check_pte_mapped_thp(struct __test_metadata *_metadata, size_t pmd, 
 		ASSERT_EQ(1, e[i].mapcount);
 		ASSERT_EQ(0, e[i].entire_mapcount);
 		ASSERT_EQ(addr < mem + page_size && !dontneed ? 0 : 1, e[i].write);
-		if (inspect_cap("anon_exclusive") == 1)
+		if (inspect_cap("build.anon_exclusive") == 1)
 			ASSERT_EQ(1, e[i].exclusive);
 		ASSERT_TRUE(pm & PM_MMAP_EXCL);
 	}
@@ -418,7 +418,7 @@ TEST_F(inspect, anon_ro_exclusive)
 	check_pagemap(_metadata, &e, mem);
 	EXPECT_EQ(0, e.write);
 	EXPECT_EQ(1, e.dirty);
-	if (inspect_cap("anon_exclusive") == 1)
+	if (inspect_cap("build.anon_exclusive") == 1)
 		EXPECT_EQ(1, e.exclusive);
 	munmap(mem, page_size);
 }
@@ -513,7 +513,7 @@ TEST_F(inspect, file_private_cow)
 	EXPECT_STREQ("anon", e.kind);
 	EXPECT_EQ(1, e.write);
 	check_pagemap(_metadata, &e, (void *)mem);
-	if (inspect_cap("anon_exclusive") == 1)
+	if (inspect_cap("build.anon_exclusive") == 1)
 		EXPECT_EQ(1, e.exclusive);
 	munmap((void *)mem, page_size);
 	close(fd);
@@ -612,7 +612,7 @@ static void check_swap(struct __test_metadata *_metadata, pid_t pid, const char 
 	EXPECT_EQ(!!(pm & PM_SOFT_DIRTY), e.soft_dirty);
 	EXPECT_EQ(!!(pm & PM_UFFD_WP), e.uffd_wp);
 	EXPECT_EQ(-1, e.pfn);
-	EXPECT_EQ(inspect_cap("swp_exclusive") == 1 ? exclusive : -1, e.exclusive);
+	EXPECT_EQ(inspect_cap("build.swp_exclusive") == 1 ? exclusive : -1, e.exclusive);
 }
 
 TEST_F(inspect, swap)
@@ -703,7 +703,7 @@ TEST_F(inspect, ksm)
 TEST_F(inspect, fork_shared)
 {
 	int to_child[2], to_parent[2], status;
-	bool anon_excl = inspect_cap("anon_exclusive") == 1;
+	bool anon_excl = inspect_cap("build.anon_exclusive") == 1;
 	struct inspect_entry e, c;
 	char *mem, ch;
 	pid_t pid;

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "behaviour.h"
 #include "inspect_util.h"
 #include "mmprobe_uapi.h"
 #include "mmprobe_util.h"
@@ -59,7 +60,8 @@ static size_t pagesize;
 /*
  * Does migration keep soft-dirty exact (1), or set it on every dirty page
  * it restores (0, 6.1: pte_mkdirty() sets _PAGE_SOFT_DIRTY on x86)? As
- * measured by measure_soft_dirty_exact() in the test's setup; -1 when it
+ * measured (behaviour.c: migrate_soft_dirty_exact, with the kernel's own
+ * move_pages(2)) in the test's setup; -1 when it
  * could not be, and then only "soft-dirty is never lost" is asserted.
  */
 static int sd_exact;
@@ -375,61 +377,6 @@ static void check_migrated(struct __test_metadata *_metadata,
 		  !!(util_kpageflags(p->after.pfn) & (1ULL << KPF_DIRTY))) LOG_PAGE(p);
 }
 
-/*
- * Is the soft-dirty bit a migration restores exact? Measured with the
- * kernel's own move_pages(2), independently of mmprobe: a page written,
- * cleaned with clear_refs (soft-dirty clear, the PTE still dirty and now
- * write-protected, as the tests' clean pages are), moved to another node;
- * pagemap bit 55 after. 1 when clear, 0 when set, -1 when it cannot be
- * measured (one node, or the move failed). It clears every soft-dirty bit
- * of the process: call it before the test maps its memory.
- */
-static int measure_soft_dirty_exact(void)
-{
-	char *mem = util_mmap_small(pagesize, 0x5a);
-	int node, ret = -1;
-
-	if (!mem)
-		return -1;
-	node = page_node(mem);
-	if (node >= 0 && other_node(node) != node && !clear_soft_dirty() &&
-	    !(util_pagemap(mem) & PM_SOFT_DIRTY) && !move_all(mem, 1, other_node(node)))
-		ret = !(util_pagemap(mem) & PM_SOFT_DIRTY);
-	munmap(mem, pagesize);
-	return ret;
-}
-
-/*
- * Does splitting an anonymous THP map its zero-filled subpages to the
- * shared zero page (6.12: "mm: remap unused subpages to shared zeropage
- * when splitting isolated thp")? Measured with the kernel's own split,
- * independently of mmprobe: a THP with one zero-filled subpage, split
- * through debugfs split_huge_pages, then kpageflags of that subpage.
- * 1 when it became the zero page, 0 when not, -1 when it cannot be
- * measured (no such file, no THP, or the folio was not split).
- */
-static int measure_thp_split_zero_remap(size_t pmd)
-{
-	char cmd[96], *mem;
-	int ret = -1;
-
-	mem = util_mmap_aligned(pmd, pmd);
-	if (!mem)
-		return -1;
-	if (!madvise(mem, pmd, MADV_HUGEPAGE)) {
-		memset(mem, 0x5a, pmd);
-		memset(mem + pagesize, 0, pagesize);
-	}
-	snprintf(cmd, sizeof(cmd), "%d,%#lx,%#lx", getpid(), (unsigned long)mem,
-		 (unsigned long)mem + pmd);
-	if ((util_kpageflags(pagemap_pfn(mem)) & KPF_THP_BIT) &&
-	    !util_write_file("/sys/kernel/debug/split_huge_pages", cmd) &&
-	    !(util_kpageflags(pagemap_pfn(mem)) & KPF_THP_BIT))
-		ret = !!(util_kpageflags(pagemap_pfn(mem + pagesize)) & KPF_ZERO_BIT);
-	munmap(mem, pmd);
-	return ret;
-}
-
 /* ---- fixture ---------------------------------------------------------- */
 
 FIXTURE(migration) {
@@ -451,7 +398,7 @@ FIXTURE_SETUP(migration)
 		UTIL_SKIP(return, "%s: %s (load mmprobe)", MIGRATE_PATH, strerror(errno));
 	if (!(util_pagemap(&self->fd) & PM_PFN_MASK))
 		UTIL_SKIP(return, "pagemap shows no PFNs (needs CAP_SYS_ADMIN)");
-	sd_exact = measure_soft_dirty_exact();
+	sd_exact = behaviour_measure(BEHAVIOUR_MIGRATE_SOFT_DIRTY_EXACT, NULL, 0);
 	if (sd_exact < 0)
 		NOTE("soft-dirty after move_pages(2) not measured: only 'never lost' is checked\n");
 }
@@ -808,7 +755,8 @@ TEST_F(migration, swapped_skipped)
 	ASSERT_EQ(MMPROBE_MIGRATE_REASON_NOT_PRESENT, p->reason) LOG_PAGE(p);
 	ASSERT_TRUE(HAS(p->before, PTE_SWAP)) LOG_PAGE(p);
 	/* The swap PTE keeps the page's exclusive bit where the kernel has one. */
-	ASSERT_EQ(version_cap("swp_exclusive") == 1, HAS(p->before, PTE_EXCLUSIVE)) LOG_PAGE(p);
+	ASSERT_EQ(version_cap("build.swp_exclusive") == 1,
+		  HAS(p->before, PTE_EXCLUSIVE)) LOG_PAGE(p);
 	ASSERT_EQ(p->before.flags, p->after.flags) LOG_PAGE(p);
 	ASSERT_TRUE(intact(self->mem, 0, 1, 0));
 }
@@ -956,12 +904,12 @@ static int setup_thp(MIGRATION_DATA *self, size_t *pmd, char *why, size_t len)
  * migrates small pages. Since 6.12 the split maps zero-filled subpages to
  * the shared zero page, which setup then skips; one subpage here is left
  * zero-filled to show it. Whether this kernel does is measured with its own
- * split first (measure_thp_split_zero_remap()); unmeasured, either outcome
+ * split first (behaviour.c: thp_split_zero_remap); unmeasured, either outcome
  * of that subpage passes, each checked as what it is.
  */
 TEST_F(migration, thp_pmd_split)
 {
-	int zero_remap = measure_thp_split_zero_remap(util_pmd_size());
+	int zero_remap = behaviour_measure(BEHAVIOUR_THP_SPLIT_ZERO_REMAP, NULL, 0);
 	const size_t zero = 3;
 	struct mmprobe_migrate_args a;
 	size_t pmd, nr, i;
@@ -1003,17 +951,20 @@ TEST_F(migration, thp_pmd_split)
 /*
  * A PTE-mapped THP (MADV_DONTNEED of its last page splits the PMD but not
  * the folio): kernels before device-private THP migration skip it
- * ("FIXME support THP"), later ones split the folio and migrate its pages;
- * version reports which (migrate_split_large).
+ * ("FIXME support THP"), later ones split the folio and migrate its pages.
+ * Which one this kernel does is measured first on a THP of its own
+ * (behaviour.c: migrate_split_large, checked there against kpageflags);
+ * all 16 pages here must then go the same way.
  */
 TEST_F(migration, thp_pte_mapped)
 {
 	struct mmprobe_migrate_args a;
-	long long split = version_cap("migrate_split_large");
+	char why[1024];
+	int split = behaviour_measure(BEHAVIOUR_MIGRATE_SPLIT_LARGE, why, sizeof(why));
 	size_t pmd, i, nr = 16;
 	int to;
 
-	ASSERT_TRUE(split == 0 || split == 1);
+	ASSERT_TRUE(split == 0 || split == 1) TH_LOG("migrate_split_large: %s", why);
 	SETUP_THP(&pmd);
 	ASSERT_EQ(0, madvise(self->mem + pmd - pagesize, pagesize, MADV_DONTNEED));
 	ASSERT_TRUE(util_kpageflags(pagemap_pfn(self->mem)) & KPF_THP_BIT);
@@ -1040,14 +991,16 @@ TEST_F(migration, thp_pte_mapped)
 /*
  * The huge zero page: nothing to migrate. Kernels before device-private THP
  * migration split the PMD into zero-page PTEs first (split_huge_pmd());
- * later ones collect the range as a hole and leave the PMD alone.
+ * later ones collect the range as a hole and leave the PMD alone. Which
+ * one this kernel did is read from kpageflags, and every page's report
+ * must agree with it.
  */
 TEST_F(migration, huge_zero_skipped)
 {
-	long long split = version_cap("migrate_split_large");
 	struct mmprobe_migrate_args a;
 	size_t pmd, i, nr;
 	volatile char c;
+	bool kept;
 
 	pmd = util_pmd_size();
 	if (!pmd)
@@ -1066,7 +1019,9 @@ TEST_F(migration, huge_zero_skipped)
 	nr = pmd / pagesize;
 	ASSERT_EQ(0, migrate_call(self->fd, self->mem, pmd, 0, 0, 0, self->rep, &a));
 	ASSERT_EQ(0, a.nr_migrated);
-	NOTE("huge_zero_skipped: the PMD is %s\n", split ? "kept" : "split");
+	/* Which it was, from kpageflags: the huge zero page still mapped? */
+	kept = util_kpageflags(pagemap_pfn(self->mem)) & KPF_THP_BIT;
+	NOTE("huge_zero_skipped: the PMD is %s\n", kept ? "kept" : "split");
 	for (i = 0; i < nr; i++) {
 		struct mmprobe_migrate_page *p = &self->rep[i];
 
@@ -1075,7 +1030,9 @@ TEST_F(migration, huge_zero_skipped)
 		ASSERT_EQ(MMPROBE_MIGRATE_REASON_ZERO, p->reason) LOG_PAGE(p);
 		ASSERT_EQ(MMPROBE_MIGRATE_SRC_MIGRATE, p->src) LOG_PAGE(p);
 		ASSERT_TRUE(HAS(p->after, PAGE_ZERO)) LOG_PAGE(p);
-		ASSERT_EQ(split, HAS(p->after, PTE_PMD)) LOG_PAGE(p);
+		ASSERT_EQ(kept, HAS(p->after, PTE_PMD)) LOG_PAGE(p);
+		ASSERT_EQ(kept, !!(util_kpageflags(pagemap_pfn(self->mem + i * pagesize)) &
+				   KPF_THP_BIT));
 	}
 }
 

@@ -507,3 +507,21 @@ void util_skips_report(void)
 	munmap(util_skips, sizeof(*util_skips));
 	util_skips = NULL;
 }
+
+int util_nodes_online(void)
+{
+	char buf[256], *p = buf;
+	int n = 0;
+	long a, b;
+
+	if (util_read_file("/sys/devices/system/node/online", buf, sizeof(buf)) <= 0)
+		return -1;
+	while (*p && *p != '\n') {
+		a = strtol(p, &p, 10);
+		b = *p == '-' ? strtol(p + 1, &p, 10) : a;
+		n += b - a + 1;
+		if (*p == ',')
+			p++;
+	}
+	return n;
+}

@@ -83,6 +83,12 @@ void util_settings_restore(void);
 /* A field of the smaps entry of the VMA holding addr, in kB; -1 if none. */
 long long util_smaps_kb(const void *addr, const char *field);
 
+/*
+ * How many NUMA nodes /sys/devices/system/node/online lists ("0", "0-1",
+ * "0,2-3"); -1 when there is no such file (CONFIG_NUMA=n).
+ */
+int util_nodes_online(void);
+
 /* Is a swap device active (a line after the header of /proc/swaps)? */
 bool util_swap_enabled(void);
 

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -24,19 +23,26 @@
 #include "kselftest_harness.h"
 #include "kmod_util.h"
 #include "mmprobe_util.h"
-#include "pin_util.h"
 
 #define LOAD_CYCLES 20
-#define KPF_ANON 12
 
-static const char *const capabilities[] = {
-	"thp", "huge_zero_wp_thp", "anon_exclusive", "swp_exclusive",
-	"double_map", "device_private", "numa", "hugetlb", "uffd_wp_async",
+/* The 0/1 lines of version: THP usable, and what mmprobe was built with. */
+static const char *const flags[] = {
+	"thp", "build.anon_exclusive", "build.swp_exclusive", "build.double_map",
+	"build.mn_change_pte", "build.device_private", "build.numa", "build.hugetlb",
+};
+
+/*
+ * Lines version had up to ABI 2, each a guess at what the kernel does from
+ * its version number. They are measured now (behaviour.c, the report).
+ */
+static const char *const gone[] = {
+	"huge_zero_wp_thp", "swp_exclusive", "double_map", "uffd_wp_async",
 	"longterm_ro_unshare", "migrate_split_large", "migrate_soft_dirty_exact",
 	"thp_split_zero_remap",
 };
 
-/* The capability as the module reports it: 0, 1, or -1 when missing. */
+/* A line of version as the module prints it: 0, 1, or -1 when missing. */
 static int module_cap(const char *name)
 {
 	char buf[4096];
@@ -113,7 +119,10 @@ TEST_F(module, load_unload_cycles)
 	}
 }
 
-/* version names this module, this ABI, this kernel, and every capability. */
+/*
+ * version names this module, this ABI, this kernel and what it was built
+ * with, and says nothing about behaviour.
+ */
 TEST_F(module, version_keys)
 {
 	char buf[4096], want[128];
@@ -126,10 +135,15 @@ TEST_F(module, version_keys)
 	uname(&u);
 	snprintf(want, sizeof(want), "\nrelease=%s\n", u.release);
 	EXPECT_NE(NULL, strstr(buf, want)) TH_LOG("no '%s' in:\n%s", want + 1, buf);
-	for (i = 0; i < ARRAY_SIZE(capabilities); i++) {
-		long long v = util_kv_get(buf, capabilities[i]);
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		long long v = util_kv_get(buf, flags[i]);
 
-		EXPECT_TRUE(v == 0 || v == 1) TH_LOG("%s=%lld", capabilities[i], v);
+		EXPECT_TRUE(v == 0 || v == 1) TH_LOG("%s=%lld", flags[i], v);
+	}
+	for (i = 0; i < ARRAY_SIZE(gone); i++) {
+		long long v = util_kv_get(buf, gone[i]);
+
+		EXPECT_EQ(-1, v) TH_LOG("%s in:\n%s", gone[i], buf);
 	}
 }
 
@@ -142,7 +156,7 @@ TEST_F(module, cap_thp)
 /* numa: the node directory exists exactly with CONFIG_NUMA. */
 TEST_F(module, cap_numa)
 {
-	EXPECT_EQ(path_exists("/sys/devices/system/node/node0"), module_cap("numa"));
+	EXPECT_EQ(path_exists("/sys/devices/system/node/node0"), module_cap("build.numa"));
 }
 
 /* hugetlb: hugetlbfs is registered exactly with CONFIG_HUGETLB_PAGE. */
@@ -151,7 +165,7 @@ TEST_F(module, cap_hugetlb)
 	char buf[4096];
 
 	ASSERT_LT(0, util_read_file("/proc/filesystems", buf, sizeof(buf)));
-	EXPECT_EQ(!!strstr(buf, "hugetlbfs"), module_cap("hugetlb"));
+	EXPECT_EQ(!!strstr(buf, "hugetlbfs"), module_cap("build.hugetlb"));
 }
 
 /* device_private: the kernel's own config file is the witness. */
@@ -161,26 +175,7 @@ TEST_F(module, cap_device_private)
 
 	if (cfg < 0)
 		SKIP(return, "no /boot/config-$(uname -r) to compare with");
-	EXPECT_EQ(cfg, module_cap("device_private"));
-}
-
-/* uffd_wp_async: UFFDIO_API accepts UFFD_FEATURE_WP_ASYNC exactly then. */
-TEST_F(module, cap_uffd_wp_async)
-{
-#ifndef UFFD_FEATURE_WP_ASYNC
-#define UFFD_FEATURE_WP_ASYNC (1 << 15)
-#endif
-	struct uffdio_api api = { .api = UFFD_API };
-	int fd, accepted;
-
-	fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-	if (fd < 0)
-		SKIP(return, "userfaultfd: %s", strerror(errno));
-	api.features = UFFD_FEATURE_WP_ASYNC;
-	accepted = !ioctl(fd, UFFDIO_API, &api) &&
-		   (api.features & UFFD_FEATURE_WP_ASYNC);
-	close(fd);
-	EXPECT_EQ(accepted, module_cap("uffd_wp_async"));
+	EXPECT_EQ(cfg, module_cap("build.device_private"));
 }
 
 /*
@@ -216,156 +211,38 @@ TEST_F(module, cap_anon_exclusive)
 	close(pipefd[1]);
 	munmap(mem, pagesize);
 	EXPECT_EQ((before & PM_PFN_MASK) == (after & PM_PFN_MASK),
-		  module_cap("anon_exclusive"));
+		  module_cap("build.anon_exclusive"));
 }
 
 /* nodes_online: as many nodes as /sys/devices/system/node/online lists. */
 TEST_F(module, cap_nodes_online)
 {
-	char buf[256], *p = buf;
-	long long n = 0;
-	long a, b;
+	int n = util_nodes_online();
 
-	if (util_read_file("/sys/devices/system/node/online", buf, sizeof(buf)) <= 0)
+	if (n < 0)
 		SKIP(return, "no /sys/devices/system/node/online (CONFIG_NUMA=n)");
-	/* A list of ranges: "0", "0-1", "0,2-3". */
-	while (*p && *p != '\n') {
-		a = strtol(p, &p, 10);
-		b = *p == '-' ? strtol(p + 1, &p, 10) : a;
-		n += b - a + 1;
-		if (*p == ',')
-			p++;
-	}
 	EXPECT_EQ(n, module_cap("nodes_online"));
 }
 
 /*
- * longterm_ro_unshare: a R/O FOLL_LONGTERM pin of the shared zero page in a
- * private writable mapping replaces it by an exclusive anon page (6.2+),
- * which the pinning process's pagemap then shows; before, the pin held the
- * zero page. (Shared anon pages are unshared by any R/O pin since 5.19, so
- * they cannot tell the two apart.)
+ * build.mn_change_pte: the module's notifier has ->change_pte exactly when
+ * the kernel has its dispatcher, __mmu_notifier_change_pte (kallsyms lists
+ * it; removed with set_pte_at_notify() in 6.9).
  */
-TEST_F(module, cap_longterm_ro_unshare)
+TEST_F(module, build_mn_change_pte)
 {
-	size_t pagesize = getpagesize();
-	uint64_t before, after, handle;
-	bool zero_before, zero_after;
-	char *mem;
-	long ret;
-	int fd;
+	char line[256], name[128];
+	int found = 0;
+	FILE *f;
 
-	fd = pin_util_open();
-	if (fd < 0)
-		SKIP(return, "no pin file: %s", strerror(-fd));
-	mem = mmap(NULL, pagesize, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, mem);
-	ASSERT_EQ(0, *(volatile char *)mem);
-	before = util_pagemap(mem) & PM_PFN_MASK;
-	zero_before = util_kpageflags(before) & (1ULL << KPF_ZERO_PAGE);
-	if (!before || !zero_before) {
-		close(fd);
-		munmap(mem, pagesize);
-		SKIP(return, "a read fault did not map the zero page visibly (pfn %#llx)",
-		     (unsigned long long)before);
-	}
-	ret = pin_util_take(fd, mem, 1, MMPROBE_PIN_METHOD_PUP,
-			    MMPROBE_PIN_LONGTERM, &handle);
-	after = util_pagemap(mem) & PM_PFN_MASK;
-	zero_after = util_kpageflags(after) & (1ULL << KPF_ZERO_PAGE);
-	close(fd);
-	munmap(mem, pagesize);
-	ASSERT_EQ(1, ret) TH_LOG("pin: %s", strerror(-ret));
-	TH_LOG("pfn %#llx -> %#llx, zero page after: %d", (unsigned long long)before,
-	       (unsigned long long)after, zero_after);
-	EXPECT_EQ(!zero_after, module_cap("longterm_ro_unshare"));
-}
-
-/*
- * swp_exclusive and double_map leave no trace user space can observe
- * without the module: a swap-in from zram skips the swap cache and maps the
- * page exclusive whether or not the swap PTE kept the bit, and
- * PageDoubleMap changes how the kernel counts mappings, not the counts
- * pagemap, kpagecount and smaps report. Comparing them with the release
- * number would test module/compat.h against itself, not the kernel, so it
- * is not done: version_keys checks that each is 0 or 1, and double_map
- * only where it can hold at all, with THP.
- */
-TEST_F(module, cap_swp_exclusive)
-{
-	int v = module_cap("swp_exclusive");
-
-	TH_LOG("swp_exclusive=%d (not observable from user space: not compared)", v);
-	EXPECT_TRUE(v == 0 || v == 1);
-}
-
-TEST_F(module, cap_double_map)
-{
-	int v = module_cap("double_map");
-
-	TH_LOG("double_map=%d (not observable from user space: not compared)", v);
-	EXPECT_TRUE(v == 0 || v == 1);
-	EXPECT_TRUE(!v || module_cap("thp") == 1);
-}
-
-/*
- * huge_zero_wp_thp: read-fault an aligned MADV_HUGEPAGE region (the huge
- * zero page, confirmed by kpageflags), write one byte, and see on the
- * region's own pages whether the kernel allocated a THP (the written page
- * a THP, AnonHugePages 2048 kB) or split the PMD (a small anon page, the
- * next page the small zero page). /proc/vmstat's thp_fault_alloc and
- * thp_split_pmd count the whole machine's faults: only a lower bound.
- */
-TEST_F(module, cap_huge_zero_wp_thp)
-{
-	long long alloc, split, d_alloc, d_split, anon_huge;
-	size_t pmd = util_pmd_size(), pagesize = getpagesize();
-	uint64_t pm, flags, next;
-	char *mem;
-	bool thp;
-
-	if (module_cap("thp") != 1 || !pmd)
-		SKIP(return, "no THP on this kernel");
-	ASSERT_EQ(0, util_setting_set(THP_DIR "/enabled", "madvise"));
-	ASSERT_EQ(0, util_setting_set(THP_DIR "/use_zero_page", "1"));
-	mem = util_mmap_aligned(pmd, pmd);
-	ASSERT_NE(NULL, mem);
-	ASSERT_EQ(0, madvise(mem, pmd, MADV_HUGEPAGE));
-	ASSERT_EQ(0, *(volatile char *)mem);
-	pm = util_pagemap(mem);
-	flags = util_kpageflags(pm & PM_PFN_MASK);
-	if (!(pm & PM_PFN_MASK) || !(flags & (1ULL << KPF_ZERO_PAGE)) ||
-	    !(flags & (1ULL << KPF_THP))) {
-		munmap(mem, pmd);
-		SKIP(return, "read fault did not map the huge zero page (kpageflags %#llx)",
-		     (unsigned long long)flags);
-	}
-	alloc = util_vmstat("thp_fault_alloc");
-	split = util_vmstat("thp_split_pmd");
-	mem[pmd / 2] = 1;
-	d_alloc = util_vmstat("thp_fault_alloc") - alloc;
-	d_split = util_vmstat("thp_split_pmd") - split;
-	flags = util_kpageflags(util_pagemap(mem + pmd / 2) & PM_PFN_MASK);
-	next = util_kpageflags(util_pagemap(mem + pmd / 2 + pagesize) & PM_PFN_MASK);
-	anon_huge = util_smaps_kb(mem, "AnonHugePages");
-	munmap(mem, pmd);
-	TH_LOG("written page kpageflags %#llx, next %#llx, AnonHugePages %lld kB",
-	       (unsigned long long)flags, (unsigned long long)next, anon_huge);
-	TH_LOG("thp_fault_alloc +%lld, thp_split_pmd +%lld", d_alloc, d_split);
-	thp = flags & (1ULL << KPF_THP);
-	if (thp) {
-		EXPECT_EQ((long long)pmd >> 10, anon_huge);
-		EXPECT_FALSE(next & (1ULL << KPF_ZERO_PAGE));
-		EXPECT_LE(1, d_alloc);
-	} else {
-		/* Split: the written page small and anon, its neighbour still zero. */
-		EXPECT_EQ(0, anon_huge);
-		EXPECT_TRUE(flags & (1ULL << KPF_ANON)) TH_LOG("written page not anon");
-		EXPECT_TRUE(next & (1ULL << KPF_ZERO_PAGE));
-		EXPECT_LE(1, d_split);
-	}
-	EXPECT_EQ(thp, module_cap("huge_zero_wp_thp"));
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		SKIP(return, "no /proc/kallsyms: %s", strerror(errno));
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %127s", name) == 1 &&
+			!strcmp(name, "__mmu_notifier_change_pte");
+	fclose(f);
+	EXPECT_EQ(found, module_cap("build.mn_change_pte"));
 }
 
 /* stats: reading version counts, "reset" zeroes, anything else is EINVAL. */

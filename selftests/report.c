@@ -10,11 +10,20 @@
  * "make vm" after the suite, scripts/report.sh on several kernels side by
  * side from the tsv format. Documentation/report.rst describes every row.
  *
- * Verdicts: pass or fail against the expectation that the capability lines
- * of /sys/kernel/debug/mmprobe/version give for this kernel; observed where
- * no single answer is right; unavailable where a probe is not in this build
- * ("unavailable: <file> missing") or the machine lacks what the experiment
- * needs; error where the experiment itself could not run.
+ * Verdicts: pass or fail against an expectation that does not come from the
+ * row's own measurement, nor from the kernel's version number: what every
+ * correct kernel does (data intact, a pinned page never shared, the THP
+ * policy obeyed), or, where upstream changed its behaviour at some release,
+ * either of the two upstream behaviours - the row then says which one this
+ * kernel has and, as context only, whether that is what upstream did at
+ * this kernel's version or a backport (behaviour.h). A fail that
+ * Documentation/findings.rst explains as a kernel bug names it. observed
+ * where no single answer is right; unavailable where a probe is not in this
+ * build ("unavailable: <file> missing") or the machine lacks what the
+ * experiment needs; error where the experiment itself could not run.
+ *
+ * The capability.* rows measure each behaviour that changed upstream
+ * (behaviour.c); the version.* rows show what mmprobe was built with.
  *
  * Each row runs in a child process of its own, with a time limit, so that
  * its mappings, pins and notifier registrations end with it. The global
@@ -35,8 +44,10 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "behaviour.h"
 #include "inspect_util.h"
 #include "mmprobe_util.h"
 #include "notify_util.h"
@@ -73,7 +84,7 @@ static const char *const verdict_names[NR_VERDICTS] = {
 struct result {
 	enum verdict verdict;
 	char value[256];
-	char expected[256];
+	char expected[768];
 	char evidence[6144];
 };
 
@@ -139,6 +150,68 @@ static void expect(struct result *r, const char *expected, const char *why)
 	r->verdict = strcmp(expected, r->value) ? V_FAIL : V_PASS;
 }
 
+/*
+ * The running kernel's release against an upstream release ("6.13"): <0,
+ * 0 or >0. For the context a row prints, never for what it expects.
+ */
+static int release_cmp(const char *since)
+{
+	static int major = -1, minor;
+	int smaj = 0, smin = 0;
+	struct utsname u;
+
+	if (major < 0 && (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)) {
+		major = 0;
+		minor = 0;
+	}
+	if (sscanf(since, "%d.%d", &smaj, &smin) != 2)
+		return 0;
+	return major != smaj ? major - smaj : minor - smin;
+}
+
+/*
+ * Where this kernel stands against upstream for a behaviour it was seen to
+ * have (on: 1 or 0): "as upstream since 6.13", "newer than its version:
+ * upstream since 6.13 (...), so a backport", ...
+ */
+static void upstream_context(char *buf, size_t size, const struct behaviour_info *b, int on)
+{
+	const char *when = b->exact ? "since" : "by";
+	int cmp = release_cmp(b->since);
+
+	if (on && cmp >= 0)
+		snprintf(buf, size, "as upstream %s %s", when, b->since);
+	else if (on)
+		snprintf(buf, size, "newer than its version: upstream %s %s (\"%s\"), %s",
+			 when, b->since, b->change, "so a backport");
+	else if (cmp < 0)
+		snprintf(buf, size, "as upstream before %s%s", b->since,
+			 b->exact ? "" : " (where the change came is not pinned down)");
+	else
+		snprintf(buf, size,
+			 "older than its version: upstream has had it %s %s (\"%s\"), so reverted or not taken",
+			 when, b->since, b->change);
+}
+
+/*
+ * The verdict of a row whose behaviour changed upstream: pass when the
+ * kernel did either upstream behaviour (b->off or b->on, in the words of
+ * value()), with the context of which; fail when it did neither.
+ */
+static void expect_either(struct result *r, enum behaviour_id id)
+{
+	const struct behaviour_info *b = &behaviour_info[id];
+	char ctx[256] = "";
+
+	if (!strcmp(r->value, b->on))
+		upstream_context(ctx, sizeof(ctx), b, 1);
+	else if (!strcmp(r->value, b->off))
+		upstream_context(ctx, sizeof(ctx), b, 0);
+	snprintf(r->expected, sizeof(r->expected), "%s or %s (%s)%s%s", b->off, b->on,
+		 b->upstream, ctx[0] ? "; this kernel: " : "", ctx);
+	r->verdict = ctx[0] ? V_PASS : V_FAIL;
+}
+
 static void unavailable(struct result *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -169,7 +242,10 @@ static bool probe(struct result *r, const char *file)
 	return false;
 }
 
-/* A capability line of "version": 0, 1, or -1 when this module has none. */
+/*
+ * A 0/1 line of "version" (THP usable, or what mmprobe was built with): -1
+ * when this module has none.
+ */
 static int cap(const char *name)
 {
 	return util_kv_get(version_text, name);
@@ -389,6 +465,43 @@ static void row_cap(struct result *r)
 }
 
 /* ------------------------------------------------------------------ */
+/* Rows: the behaviours that changed upstream, measured (behaviour.c) */
+
+/*
+ * "capability.huge_zero_wp_thp": the experiment of behaviour.c, its result
+ * as "1: THP allocated" or "0: PMD split", its evidence, and where that
+ * puts this kernel against upstream. observed: either answer is a correct
+ * kernel; the rows of the experiments below say more.
+ */
+static void row_capability(struct result *r)
+{
+	const char *name = cur_row->key + strlen("capability.");
+	char ev[1024], ctx[256];
+	unsigned int id;
+	int v;
+
+	for (id = 0; id < NR_BEHAVIOURS; id++)
+		if (!strcmp(behaviour_info[id].name, name))
+			break;
+	if (id == NR_BEHAVIOURS) {
+		value(r, "error: no experiment for %s", name);
+		r->verdict = V_ERROR;
+		return;
+	}
+	v = behaviour_measure(id, ev, sizeof(ev));
+	evidence(r, "%s", ev[0] ? ev : "no evidence");
+	if (v < 0) {
+		unavailable(r, "not measured (see the evidence)");
+		return;
+	}
+	value(r, "%d: %s", v, v ? behaviour_info[id].on : behaviour_info[id].off);
+	upstream_context(ctx, sizeof(ctx), &behaviour_info[id], v);
+	snprintf(r->expected, sizeof(r->expected), "%s or %s (%s); this kernel: %s",
+		 behaviour_info[id].off, behaviour_info[id].on, behaviour_info[id].upstream, ctx);
+	r->verdict = V_OBSERVED;
+}
+
+/* ------------------------------------------------------------------ */
 /* Rows: the huge zero page */
 
 static const char *const thp_counters[] = {
@@ -507,7 +620,7 @@ static void huge_zero_write(struct result *r, char *mem)
 		value(r, "neither a THP nor a clean split");
 }
 
-/* Write fault on the huge zero PMD: 6.13 allocates a THP, before it splits. */
+/* Write fault on the huge zero PMD: upstream 6.13 allocates a THP, before it splits. */
 static void row_huge_zero_write(struct result *r)
 {
 	char *mem = huge_zero_map(r);
@@ -515,17 +628,16 @@ static void row_huge_zero_write(struct result *r)
 	if (!mem || r->value[0])
 		return;
 	huge_zero_write(r, mem);
-	if (cap("huge_zero_wp_thp") == 1)
-		expect(r, "THP allocated", "huge_zero_wp_thp=1");
-	else
-		expect(r, "PMD split", "huge_zero_wp_thp=0");
+	expect_either(r, BEHAVIOUR_HUGE_ZERO_WP_THP);
 }
 
 /*
  * No THP may be used any more after the read fault: the region is
  * MADV_NOHUGEPAGE, the process PR_SET_THP_DISABLE (which it and its children
  * keep), or THP enabled=never for the system. The write must fall back to
- * the split on every kernel, with the right data.
+ * the split on every kernel, with the right data. A kernel with upstream's
+ * 6.13 "mm: allocate THP on hugezeropage wp-fault" allocates a THP anyway:
+ * a kernel bug (Documentation/findings.rst), which the row names.
  */
 enum huge_zero_forbid {
 	FORBID_MADVISE,
@@ -567,6 +679,13 @@ static void huge_zero_fallback(struct result *r, enum huge_zero_forbid how)
 	evidence_page(r, "before the write", mem);
 	huge_zero_write(r, mem);
 	expect(r, "PMD split", why);
+	if (!strcmp(r->value, "THP allocated")) {
+		size_t len = strlen(r->expected);
+
+		snprintf(r->expected + len, sizeof(r->expected) - len,
+			 "; a kernel bug: do_huge_zero_wp_pmd() asks no THP policy (%s)",
+			 "Documentation/findings.rst, \"A write to the huge zero page ignores the THP policy\"");
+	}
 }
 
 #define FALLBACK_ROW(name, how)						\
@@ -776,10 +895,8 @@ static void row_pin_ro_after_fork(struct result *r)
 		value(r, "shared page pinned");
 	else
 		value(r, "pin and mapping disagree");
-	if (cap("anon_exclusive") == 1)
-		expect(r, "unshared", "anon_exclusive=1: a R/O longterm pin unshares");
-	else
-		r->verdict = V_OBSERVED;
+	expect(r, "unshared",
+	       "a R/O longterm pin must not see the child's writes, CVE-2020-29374; upstream since 5.19");
 }
 
 /*
@@ -825,12 +942,7 @@ static void row_pin_ro_zero_page(struct result *r)
 	else
 		value(r, "pin and mapping disagree");
 	close(fd);
-	if (cap("longterm_ro_unshare") == 1)
-		expect(r, "replaced by an exclusive page", "longterm_ro_unshare=1");
-	else if (cap("longterm_ro_unshare") == 0)
-		expect(r, "zero page pinned", "longterm_ro_unshare=0");
-	else
-		r->verdict = V_OBSERVED;
+	expect_either(r, BEHAVIOUR_LONGTERM_RO_UNSHARE);
 }
 
 /*
@@ -949,11 +1061,12 @@ static void numa_exclusive(struct result *r, bool thp)
 		value(r, "exclusive kept, THP split");
 	else
 		value(r, "exclusive kept");
-	if (cap("anon_exclusive") == 1)
-		expect(r, "exclusive kept", thp ? "anon_exclusive=1, x86 migrates THPs whole" :
-		       "anon_exclusive=1");
+	if (cap("build.anon_exclusive") == 1)
+		expect(r, "exclusive kept", thp ?
+		       "migration keeps PG_anon_exclusive, and x86 migrates THPs whole" :
+		       "migration keeps PG_anon_exclusive");
 	else
-		r->verdict = V_OBSERVED;
+		r->verdict = V_OBSERVED;	/* mmprobe cannot read the flag */
 }
 
 static void row_numa_exclusive(struct result *r)
@@ -1040,10 +1153,11 @@ static void row_swap_exclusive(struct result *r)
 	else
 		value(r, "exclusive=%d for the exclusive page, %d for the shared one",
 		      ex.exclusive, sh.exclusive);
-	if (cap("swp_exclusive") == 1)
-		expect(r, "exclusive bit kept", "swp_exclusive=1");
+	if (cap("build.swp_exclusive") == 1)
+		expect(r, "exclusive bit kept",
+		       "the kernel's headers have pte_swp_exclusive() (build.swp_exclusive=1): swap-out keeps the bit of an exclusive page only");
 	else
-		expect(r, "no exclusive bit", "swp_exclusive=0");
+		r->verdict = V_OBSERVED;	/* mmprobe cannot read the bit */
 }
 
 /*
@@ -1108,9 +1222,10 @@ static void row_shmem_double_map(struct result *r)
 		r->verdict = V_FAIL;
 		return;
 	}
-	if (cap("double_map") == 1) {
+	if (cap("build.double_map") == 1) {
 		value(r, "PMD+PTE mapped, double_map=%d", pmd.double_map);
-		expect(r, "PMD+PTE mapped, double_map=1", "double_map=1: PageDoubleMap is set");
+		expect(r, "PMD+PTE mapped, double_map=1",
+		       "where PageDoubleMap exists (build.double_map=1), a file THP mapped by PMD and PTE sets it");
 		return;
 	}
 	value(r,
@@ -1151,7 +1266,7 @@ static void row_hugetlb_1g_gup(struct result *r)
 
 	if (!probe(r, "pin"))
 		return;
-	if (cap("hugetlb") != 1 || access(HUGETLB_1G_DIR, F_OK)) {
+	if (cap("build.hugetlb") != 1 || access(HUGETLB_1G_DIR, F_OK)) {
 		unavailable(r, "no 1 GiB hugetlb pages on this kernel or CPU");
 		return;
 	}
@@ -1350,12 +1465,7 @@ static void migrate_vma_row(struct result *r, enum migrate_case c)
 			value(r, "split, pages migrated");
 		else
 			value(r, "skipped (%s)", migrate_reason_name(pg->reason));
-		if (cap("migrate_split_large") == 1)
-			expect(r, "split, pages migrated", "migrate_split_large=1");
-		else if (cap("migrate_split_large") == 0)
-			expect(r, "skipped (large)", "migrate_split_large=0");
-		else
-			r->verdict = V_OBSERVED;
+		expect_either(r, BEHAVIOUR_MIGRATE_SPLIT_LARGE);
 		return;
 	case MIGRATE_EXCLUSIVE:
 	case MIGRATE_DIRTY:
@@ -1373,14 +1483,15 @@ static void migrate_vma_row(struct result *r, enum migrate_case c)
 		if (c == MIGRATE_DIRTY)
 			expect(r, "dirty carried",
 			       "setup moves the PTE dirty bit to the folio, 6.0");
-		else if (cap("anon_exclusive") == 1)
-			expect(r, "exclusive kept", "anon_exclusive=1: a writable entry");
+		else if (cap("build.anon_exclusive") == 1)
+			expect(r, "exclusive kept",
+			       "a writable migration entry keeps PG_anon_exclusive");
 		else
 			r->verdict = V_OBSERVED;
 		return;
 	default:
 		value(r, "%s", migrate_mode_name(pg->mode));
-		if (cap("anon_exclusive") != 1)
+		if (cap("build.anon_exclusive") != 1)
 			r->verdict = V_OBSERVED;
 		else if (c == MIGRATE_MODE_RW)
 			expect(r, "write", "a writable PTE");
@@ -1471,31 +1582,26 @@ static const struct row rows[] = {
 
 #define NR_STATIC_ROWS ARRAY_SIZE(rows)
 
-/* What each capability line means, for the titles of its rows. */
+/* What each line of version means, for the titles of its rows. */
 static const struct { const char *name, *title; } cap_titles[] = {
 	{ "thp", "THP usable" },
-	{ "huge_zero_wp_thp", "THP on huge zero write" },
-	{ "anon_exclusive", "PG_anon_exclusive" },
-	{ "swp_exclusive", "exclusive bit in swap PTEs" },
-	{ "double_map", "PageDoubleMap" },
-	{ "device_private", "device-private pages" },
-	{ "numa", "NUMA" },
-	{ "hugetlb", "hugetlb pages" },
-	{ "uffd_wp_async", "async uffd write-protect" },
-	{ "longterm_ro_unshare", "R/O longterm pin unshares" },
-	{ "migrate_split_large", "migrate_vma splits large" },
-	{ "migrate_soft_dirty_exact", "migration keeps soft-dirty" },
-	{ "thp_split_zero_remap", "THP split remaps zero pages" },
 	{ "nodes_online", "NUMA nodes online" },
+	{ "build.anon_exclusive", "built to read PG_anon_exclusive" },
+	{ "build.swp_exclusive", "built to read swap PTEs' exclusive bit" },
+	{ "build.double_map", "built to read PageDoubleMap" },
+	{ "build.mn_change_pte", "built with the change_pte notifier" },
+	{ "build.device_private", "built with device-private pages" },
+	{ "build.numa", "built with NUMA" },
+	{ "build.hugetlb", "built with hugetlb pages" },
 };
 
 static struct row *table;
 static unsigned int nr_rows;
 
 /*
- * The rows of this run: the release, one row per capability line of
- * version (whatever lines this module prints: keys are added, never
- * renamed), then the experiments.
+ * The rows of this run: the release, one row per line of version (whatever
+ * lines this module prints), one per behaviour measured, then the
+ * experiments.
  */
 static void table_build(void)
 {
@@ -1503,7 +1609,7 @@ static void table_build(void)
 	unsigned int i;
 	char name[64];
 
-	table = calloc(NR_STATIC_ROWS + 64, sizeof(*table));
+	table = calloc(NR_STATIC_ROWS + NR_BEHAVIOURS + 64, sizeof(*table));
 	if (!table)
 		exit(2);
 	table[nr_rows++] = rows[0];
@@ -1526,6 +1632,14 @@ static void table_build(void)
 			     cap_titles[k].title : "") < 0)
 			exit(2);
 		table[nr_rows++] = (struct row){ key, title, row_cap };
+	}
+	for (i = 0; i < NR_BEHAVIOURS; i++) {
+		char *key, *title;
+
+		if (asprintf(&key, "capability.%s", behaviour_info[i].name) < 0 ||
+		    asprintf(&title, "%s: %s", behaviour_info[i].name, behaviour_info[i].title) < 0)
+			exit(2);
+		table[nr_rows++] = (struct row){ key, title, row_capability };
 	}
 	for (i = 1; i < NR_STATIC_ROWS; i++)
 		table[nr_rows++] = rows[i];

@@ -19,7 +19,7 @@
  * Documentation/thp_mapcount.rst): entire_mapcount = PMD maps,
  * mapcount(page) = PTE maps of the page + entire_mapcount, folio_mapcount =
  * PMD maps + all PTE maps. What differs is PageDoubleMap, which only 6.1
- * has (version: double_map=1); its rules for file THPs are in
+ * has (version: build.double_map=1); its rules for file THPs are in
  * expected_double_map() below.
  */
 #include <errno.h>
@@ -307,7 +307,7 @@ FIXTURE_SETUP(shmem_thp)
 	self->nr = self->pmd / getpagesize();
 	if (util_read_file(MMPROBE_DIR "/version", version, sizeof(version)) < 0)
 		SKIP(return, "mmprobe is not loaded (%s/version)", MMPROBE_DIR);
-	self->double_map = util_kv_get(version, "double_map") == 1;
+	self->double_map = util_kv_get(version, "build.double_map") == 1;
 
 	/*
 	 * A tmpfs of our own, detached as soon as the file is open: the file
