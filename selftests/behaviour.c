@@ -128,48 +128,71 @@ static uint64_t flags_of(const void *addr)
  * kpageflags must confirm), write one byte in its middle, and look at the
  * region's own pages: a THP (the written page and its neighbour THP pages
  * of one folio) or a split (the written page a small anon page, its
- * neighbour the small zero page).
+ * neighbour the small zero page). A split while thp_fault_fallback moved
+ * may be a failed THP allocation, not the kernel's choice: tried again, up
+ * to three times.
  */
-static void measure_huge_zero_wp_thp(struct outcome *o)
+static int huge_zero_wp_once(struct outcome *o, size_t pmd)
 {
-	size_t pmd = util_pmd_size();
 	uint64_t fl, wr, next;
+	long long fallback;
 	char *mem;
 
-	if (!pmd) {
-		note(o, "no THP (%s/hpage_pmd_size)", THP_DIR);
-		return;
-	}
 	mem = util_mmap_aligned(pmd, pmd);
 	if (!mem || madvise(mem, pmd, MADV_HUGEPAGE)) {
 		note(o, "MADV_HUGEPAGE: %s", strerror(errno));
-		return;
+		return -1;
 	}
 	if (*(volatile char *)mem != 0) {
 		note(o, "a fresh mapping reads non-zero");
-		return;
+		return -1;
 	}
 	fl = flags_of(mem);
 	if ((fl & (KPF(KPF_ZERO_PAGE) | KPF(KPF_THP))) != (KPF(KPF_ZERO_PAGE) | KPF(KPF_THP))) {
 		note(o, "the read fault mapped no huge zero page (kpageflags %#llx)",
 		     (unsigned long long)fl);
-		return;
+		return -1;
 	}
+	fallback = util_vmstat("thp_fault_fallback");
 	mem[pmd / 2] = 1;
+	fallback = util_vmstat("thp_fault_fallback") - fallback;
 	wr = flags_of(mem + pmd / 2);
 	next = flags_of(mem + pmd / 2 + pagesize);
 	note(o, "huge zero write: kpageflags %#llx, next page %#llx, AnonHugePages %lld kB",
 	     (unsigned long long)wr, (unsigned long long)next,
 	     util_smaps_kb(mem, "AnonHugePages"));
+	if (mem[pmd / 2] != 1) {
+		note(o, "wrong data after the write");
+		return -1;
+	}
 	if ((wr & KPF(KPF_THP)) && (wr & KPF(KPF_ANON)) && (next & KPF(KPF_THP)) &&
 	    !(next & KPF(KPF_ZERO_PAGE)) &&
-	    pfn_of(mem + pmd / 2 + pagesize) == pfn_of(mem + pmd / 2) + 1 && mem[pmd / 2] == 1)
-		o->value = 1;
-	else if (!(wr & KPF(KPF_THP)) && (wr & KPF(KPF_ANON)) && (next & KPF(KPF_ZERO_PAGE)) &&
-		 !(next & KPF(KPF_THP)) && mem[pmd / 2] == 1)
-		o->value = 0;
-	else
-		note(o, "neither a THP nor a split");
+	    pfn_of(mem + pmd / 2 + pagesize) == pfn_of(mem + pmd / 2) + 1)
+		return 1;
+	if (!(wr & KPF(KPF_THP)) && (wr & KPF(KPF_ANON)) && (next & KPF(KPF_ZERO_PAGE)) &&
+	    !(next & KPF(KPF_THP))) {
+		if (!fallback)
+			return 0;
+		note(o, "split, but thp_fault_fallback +%lld: a THP allocation may have failed",
+		     fallback);
+		return -2;
+	}
+	note(o, "neither a THP nor a split");
+	return -1;
+}
+
+static void measure_huge_zero_wp_thp(struct outcome *o)
+{
+	size_t pmd = util_pmd_size();
+	int i, v = -2;
+
+	if (!pmd) {
+		note(o, "no THP (%s/hpage_pmd_size)", THP_DIR);
+		return;
+	}
+	for (i = 0; i < 3 && v == -2; i++)
+		v = huge_zero_wp_once(o, pmd);
+	o->value = v < 0 ? -1 : v;
 }
 
 /*

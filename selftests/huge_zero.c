@@ -1274,7 +1274,7 @@ TEST_F(huge_zero, uffd_wp_async)
 
 	HZ_READY();
 	if (self->uffd_wp_async != 1)
-		SKIP(return, "no UFFD_FEATURE_WP_ASYNC on this kernel (uffd_wp_async=0)");
+		SKIP(return, "no UFFD_FEATURE_WP_ASYNC on this kernel (UFFDIO_API refuses it)");
 	uffd = hz_uffd_region(_metadata, self, true, &mem);
 	if (uffd < 0)
 		return;
