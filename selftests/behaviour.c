@@ -395,10 +395,15 @@ static void (*const measure[NR_BEHAVIOURS])(struct outcome *o) = {
 	[BEHAVIOUR_MIGRATE_SPLIT_LARGE]		= measure_migrate_split_large,
 };
 
-/* The THP settings the experiments need, put back afterwards. */
+/*
+ * The THP settings the experiments need, put back afterwards; khugepaged
+ * must not collapse a split region back into a THP while it is looked at
+ * (a zero-page PTE counts as none).
+ */
 static const char *const thp_knobs[][2] = {
 	{ THP_DIR "/enabled", "madvise" },
 	{ THP_DIR "/use_zero_page", "1" },
+	{ THP_DIR "/khugepaged/max_ptes_none", "0" },
 };
 
 int behaviour_measure(enum behaviour_id id, char *evidence, size_t len)

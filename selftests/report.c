@@ -522,8 +522,10 @@ static char *huge_zero_map(struct result *r)
 		unavailable(r, "no THP on this kernel");
 		return NULL;
 	}
+	/* khugepaged must not collapse a split region back while it is looked at. */
 	if (util_setting_set(THP_DIR "/enabled", "madvise") ||
-	    util_setting_set(THP_DIR "/use_zero_page", "1")) {
+	    util_setting_set(THP_DIR "/use_zero_page", "1") ||
+	    util_setting_set(THP_DIR "/khugepaged/max_ptes_none", "0")) {
 		error(r, "setting THP to madvise with the huge zero page");
 		return NULL;
 	}
@@ -1652,6 +1654,7 @@ static const char *const settings[] = {
 	THP_DIR "/enabled",
 	THP_DIR "/defrag",
 	THP_DIR "/use_zero_page",
+	THP_DIR "/khugepaged/max_ptes_none",
 	THP_DIR "/shmem_enabled",
 	"/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
 	NULL,
