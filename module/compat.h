@@ -305,8 +305,11 @@ static inline enum mmprobe_leaf mmprobe_leaf_type(swp_entry_t entry)
 		return MMPROBE_LEAF_HWPOISON;
 	if (is_pte_marker_entry(entry))
 		return MMPROBE_LEAF_MARKER;
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-	/* a failed swap-in: a marker ("poisoned") from v6.2 */
+#ifdef SWP_SWAPIN_ERROR_NUM
+	/*
+	 * A failed swap-in: is_swapin_error_entry(), a swap type of its own
+	 * until v6.2 made it a marker ("poisoned").
+	 */
 	if (is_swapin_error_entry(entry))
 		return MMPROBE_LEAF_MARKER;
 #endif
@@ -320,7 +323,7 @@ static inline unsigned long mmprobe_leaf_pfn(swp_entry_t entry)
 
 static inline pte_marker mmprobe_leaf_kernel_marker(swp_entry_t entry)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#ifdef SWP_SWAPIN_ERROR_NUM
 	if (is_swapin_error_entry(entry))
 		return 0;
 #endif
@@ -334,7 +337,7 @@ static inline unsigned int mmprobe_leaf_marker(swp_entry_t entry)
 	pte_marker m = mmprobe_leaf_kernel_marker(entry);
 	unsigned int ret = 0;
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#ifdef SWP_SWAPIN_ERROR_NUM
 	if (is_swapin_error_entry(entry))
 		return MMPROBE_MARKER_POISONED;
 #endif
