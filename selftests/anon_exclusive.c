@@ -1651,8 +1651,10 @@ static void acct_read(struct pin_acct *a, pid_t pid)
 		a->held = util_kv_get(buf, "held_pages");
 	}
 	a->vmpin_kb = vmpin_kb(pid);
-	if (pin_util_foll_counts(&a->acquired, &a->foll_released))
-		a->acquired = a->foll_released = -1;
+	if (pin_util_foll_counts(&a->acquired, &a->foll_released)) {
+		a->acquired = -1;
+		a->foll_released = -1;
+	}
 }
 
 /* EXPECT_GE(bound, seen, what...): seen is at least bound. */

@@ -217,7 +217,7 @@ int robust_pin_window_check(const struct robust_pin_window *w, long long acquire
 			 held, want, acquired - released);
 		return -1;
 	}
-	snprintf(why, len, "nr_foll_pin_acquired +%lld, nr_foll_pin_released +%lld (ours +%lld, +%lld)",
+	snprintf(why, len, "nr_foll_pin_acquired +%lld, _released +%lld (ours +%lld, +%lld)",
 		 acq - w->acquired, rel - w->released, acquired, released);
 	return 0;
 }
