@@ -27,6 +27,7 @@ static int __init mmprobe_init(void)
 	mmprobe_migrate_init(mmprobe_root);
 	mmprobe_notify_init(mmprobe_root);
 	mmprobe_inspect_init(mmprobe_root);
+	mmprobe_audit_init(mmprobe_root);
 	mmprobe_pin_init(mmprobe_root);
 	mmprobe_gup_test_init(mmprobe_root);
 	return 0;

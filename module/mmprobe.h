@@ -87,6 +87,7 @@ void mmprobe_version_init(struct dentry *root);
 void mmprobe_migrate_init(struct dentry *root);
 void mmprobe_notify_init(struct dentry *root);
 void mmprobe_inspect_init(struct dentry *root);
+void mmprobe_audit_init(struct dentry *root);
 void mmprobe_pin_init(struct dentry *root);
 void mmprobe_gup_test_init(struct dentry *root);
 void mmprobe_gup_test_exit(void);
