@@ -215,26 +215,11 @@ static struct page *audit_inject_clear(struct audit_run *run, unsigned long addr
 	return page;
 }
 
-/*
- * The page a present entry maps, or NULL for what has no folio to check:
- * PFNs without a struct page, and special entries of PFN maps (the zero
- * page and huge zero folio, mapped by special entries in ordinary VMAs,
- * are checked).
- */
-static struct page *audit_page(struct vm_area_struct *vma, unsigned long pfn, bool special)
-{
-	if (!pfn_valid(pfn))
-		return NULL;
-	if (special && !mmprobe_is_zero_pfn(pfn) && (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)))
-		return NULL;
-	return pfn_to_page(pfn);
-}
-
 static void audit_present(struct audit_run *run, struct vm_area_struct *vma,
 			  unsigned long addr, const struct audit_entry *e,
 			  unsigned long pfn, bool special)
 {
-	struct page *page = audit_page(vma, pfn, special), *injected;
+	struct page *page = mmprobe_present_page(vma, pfn, special), *injected;
 
 	if (!page)
 		return;
@@ -427,19 +412,6 @@ static int audit_all(struct file *file, struct audit_run *run, unsigned long sta
 	return ret;
 }
 
-/* "0x" and hex digits, nothing else, no overflow. */
-static int audit_parse_addr(const char *tok, unsigned long *addr)
-{
-	const char *p;
-
-	if (tok[0] != '0' || tok[1] != 'x' || !tok[2])
-		return -EINVAL;
-	for (p = tok + 2; *p; p++)
-		if (!isxdigit(*p))
-			return -EINVAL;
-	return kstrtoul(tok + 2, 16, addr) ? -EINVAL : 0;
-}
-
 struct audit_cmd {
 	bool all;
 	bool inject;
@@ -467,7 +439,7 @@ static int audit_parse(const char *buf, struct audit_cmd *cmd)
 	cmd->inject = !strcmp(tok[0], "inject");
 	cmd->pid = 0;
 	if (cmd->inject) {
-		if (n != 2 || audit_parse_addr(tok[1], &cmd->start) ||
+		if (n != 2 || mmprobe_parse_addr(tok[1], &cmd->start) ||
 		    check_add_overflow(cmd->start, PAGE_SIZE, &cmd->end))
 			return -EINVAL;
 	} else {
@@ -475,8 +447,8 @@ static int audit_parse(const char *buf, struct audit_cmd *cmd)
 			return -EINVAL;
 		if (n == 2)
 			return -EINVAL;
-		if (n == 3 && (audit_parse_addr(tok[1], &cmd->start) ||
-			       audit_parse_addr(tok[2], &cmd->end)))
+		if (n == 3 && (mmprobe_parse_addr(tok[1], &cmd->start) ||
+			       mmprobe_parse_addr(tok[2], &cmd->end)))
 			return -EINVAL;
 	}
 	if (!PAGE_ALIGNED(cmd->start) || !PAGE_ALIGNED(cmd->end) || cmd->start >= cmd->end ||

@@ -330,23 +330,17 @@ static void inspect_emit(struct inspect_file *st, const struct inspect_leaf *l)
 static void inspect_present(struct inspect_leaf *l, struct vm_area_struct *vma,
 			    unsigned long pfn, bool special)
 {
+	struct page *page = mmprobe_present_page(vma, pfn, special);
+
 	l->pfn = pfn;
 	l->has_pfn = true;
 	l->has_flags = true;
 	l->exclusive = -1;
-	/*
-	 * Special entries (remap_pfn_range(), vmf_insert_pfn()) and PFNs without
-	 * a struct page have no folio to describe. The shared zero page is
-	 * mapped by special PTEs too, and from v6.17 the huge zero folio by
-	 * special PMDs, in ordinary VMAs: those are described.
-	 */
-	if (!pfn_valid(pfn) ||
-	    (special && !mmprobe_is_zero_pfn(pfn) &&
-	     (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)))) {
+	if (!page) {
 		l->kind = MMPROBE_KIND_PFNMAP;
 		return;
 	}
-	mmprobe_page_info_fill(&l->info, pfn_to_page(pfn), vma, l->level != MMPROBE_LEVEL_PTE);
+	mmprobe_page_info_fill(&l->info, page, vma, l->level != MMPROBE_LEVEL_PTE);
 	l->has_info = true;
 	l->kind = l->info.kind;
 	l->exclusive = l->info.exclusive;
@@ -664,19 +658,6 @@ out:
 	return mmprobe_err(ret);
 }
 
-/* "0x" and hex digits, nothing else, no overflow. */
-static int inspect_parse_addr(const char *tok, unsigned long *addr)
-{
-	const char *p;
-
-	if (tok[0] != '0' || tok[1] != 'x' || !tok[2])
-		return -EINVAL;
-	for (p = tok + 2; *p; p++)
-		if (!isxdigit(*p))
-			return -EINVAL;
-	return kstrtoul(tok + 2, 16, addr) ? -EINVAL : 0;
-}
-
 struct inspect_cmd {
 	int pid;
 	unsigned long start;
@@ -702,7 +683,7 @@ static int inspect_parse(const char *buf, struct inspect_cmd *cmd)
 			return -EINVAL;	/* possibly truncated */
 	if (kstrtoint(tok[0], 10, &cmd->pid) || cmd->pid < 0)
 		return -EINVAL;
-	if (inspect_parse_addr(tok[1], &cmd->start))
+	if (mmprobe_parse_addr(tok[1], &cmd->start))
 		return -EINVAL;
 	cmd->end = 0;
 	cmd->summary = false;
@@ -710,7 +691,7 @@ static int inspect_parse(const char *buf, struct inspect_cmd *cmd)
 	i = 2;
 	if (i < n && tok[i][0] == '0') {
 		/* An explicit end of 0 is not above start (0 means "none" here). */
-		if (inspect_parse_addr(tok[i], &cmd->end) || !cmd->end)
+		if (mmprobe_parse_addr(tok[i], &cmd->end) || !cmd->end)
 			return -EINVAL;
 		i++;
 	}

@@ -6,7 +6,10 @@
 #define _MMPROBE_H
 
 #include <linux/atomic.h>
+#include <linux/ctype.h>
 #include <linux/dcache.h>
+#include <linux/errno.h>
+#include <linux/kstrtox.h>
 #include <linux/types.h>
 
 #define MMPROBE_VERSION "0.1.0"
@@ -71,6 +74,22 @@ static inline long mmprobe_err(long err)
 struct file;
 struct mm_struct;
 struct seq_file;
+
+/*
+ * An address of a command: "0x" and hex digits, nothing else, no overflow.
+ * Return: 0, or -EINVAL.
+ */
+static inline int mmprobe_parse_addr(const char *tok, unsigned long *addr)
+{
+	const char *p;
+
+	if (tok[0] != '0' || tok[1] != 'x' || !tok[2])
+		return -EINVAL;
+	for (p = tok + 2; *p; p++)
+		if (!isxdigit(*p))
+			return -EINVAL;
+	return kstrtoul(tok + 2, 16, addr) ? -EINVAL : 0;
+}
 
 /* access.c: the one access policy, decided by the opener's credentials */
 bool mmprobe_access_pfn(const struct file *file);

@@ -48,6 +48,29 @@ bool mmprobe_is_zero_pfn(unsigned long pfn)
 	return pfn == page_to_pfn(ZERO_PAGE(0));
 }
 
+/**
+ * mmprobe_present_page() - the page a present entry maps, if it has a folio
+ * @vma: the VMA of the entry
+ * @pfn: the PFN it maps
+ * @special: the entry's special bit (pte_special(), or the PMD/PUD's)
+ *
+ * Special entries (remap_pfn_range(), vmf_insert_pfn()) and PFNs without a
+ * struct page have no folio to describe. The shared zero page is mapped by
+ * special PTEs too, and from v6.17 the huge zero folio by special PMDs, in
+ * ordinary VMAs: those have one.
+ *
+ * Return: the page, or NULL.
+ */
+struct page *mmprobe_present_page(struct vm_area_struct *vma, unsigned long pfn,
+				  bool special)
+{
+	if (!pfn_valid(pfn))
+		return NULL;
+	if (special && !mmprobe_is_zero_pfn(pfn) && (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)))
+		return NULL;
+	return pfn_to_page(pfn);
+}
+
 /*
  * The huge zero folio is not exported either: it is the only large folio
  * that a PMD of an anonymous mapping maps while it is neither anon nor in a

@@ -70,5 +70,7 @@ void mmprobe_page_info_fill(struct mmprobe_page_info *info, struct page *page,
 int mmprobe_page_info_format(char *buf, size_t size,
 			     const struct mmprobe_page_info *info, bool show_pfn);
 bool mmprobe_is_zero_pfn(unsigned long pfn);
+struct page *mmprobe_present_page(struct vm_area_struct *vma, unsigned long pfn,
+				  bool special);
 
 #endif /* _MMPROBE_PAGE_H */
