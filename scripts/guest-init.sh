@@ -174,6 +174,25 @@ vm_case_args()
 	echo "$args"
 }
 
+# Audit every process (scripts/mmprobe-audit, Documentation/audit.rst):
+# print the totals; on a violation print the report and return 1.
+vm_audit()
+{
+	local out
+
+	if [ ! -e /sys/kernel/debug/mmprobe/audit ]; then
+		echo "# mmprobe-vm: no audit after $1: mmprobe is not loaded"
+		return 0
+	fi
+	if out=$(./mmprobe-audit all 2>&1); then
+		echo "# mmprobe-vm: audit after $1: ${out##*: }"
+		return 0
+	fi
+	echo "# mmprobe-vm: audit after $1 failed"
+	echo "$out" | sed 's/^/# audit: /'
+	return 1
+}
+
 n=0
 for t in $TESTS; do
 	n=$((n + 1))
@@ -188,6 +207,8 @@ for t in $TESTS; do
 	echo "# mmprobe-vm: end $t (exit $rc, $(( $(date +%s) - start )) s)"
 	if ! vm_splat_check "$t"; then
 		echo "not ok $n selftests: mmprobe: $t # kernel splat"
+	elif ! vm_audit "$t"; then
+		echo "not ok $n selftests: mmprobe: $t # audit violation"
 	elif [ "$rc" -eq 137 ] || [ "$rc" -eq 124 ]; then
 		echo "# mmprobe-vm: timeout"
 		echo "not ok $n selftests: mmprobe: $t # TIMEOUT $TIMEOUT seconds"

@@ -591,6 +591,7 @@ initrd_verify()
 		/mmprobe/vm.conf|/mmprobe/cmd) continue ;;
 		/mmprobe/mmprobe.ko) origin=$out/tree/mmprobe.ko ;;
 		/mmprobe/settings) origin=$MMPROBE_TOP/selftests/settings ;;
+		/mmprobe/mmprobe-audit) origin=$MMPROBE_TOP/scripts/mmprobe-audit ;;
 		/mmprobe/*)
 			origin=$out/selftests/${rel##*/}
 			[ -e "$origin" ] || continue

@@ -358,6 +358,8 @@ cp "$MMPROBE_TOP/scripts/guest-setup.sh" "$INITRD/guest-setup.sh"
 chmod 755 "$INITRD/init"
 cp "$OUT/tree/mmprobe.ko" "$INITRD/mmprobe/"
 cp "$OUT"/selftests/* "$MMPROBE_TOP/selftests/settings" "$INITRD/mmprobe/"
+# The audit of every process after each program (scripts/mmprobe-audit).
+cp "$MMPROBE_TOP/scripts/mmprobe-audit" "$INITRD/mmprobe/"
 rm -f "$INITRD"/mmprobe/*.o
 for f in "${FILES[@]+"${FILES[@]}"}"; do
 	cp "$f" "$INITRD/mmprobe/"
@@ -366,7 +368,7 @@ cp "$KDIR/boot/config-$RELEASE" "$INITRD/boot/"
 # The loader and libraries, resolved inside the build root, never on the host.
 PROGS=()
 for prog in "$INITRD"/mmprobe/*; do
-	[ -x "$prog" ] || continue
+	[ -x "$prog" ] && [ "${prog##*/}" != mmprobe-audit ] || continue
 	PROGS+=("${OUT#"$ROOT"}/selftests/${prog##*/}")
 done
 initrd_libs "$ROOT" "$INITRD" "${PROGS[@]}"
