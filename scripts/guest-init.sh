@@ -163,6 +163,39 @@ if [ "${LOAD:-0}" = 1 ]; then
 	LOAD_PID=$!
 	echo "# mmprobe-vm: background load started (pid $LOAD_PID)"
 fi
+# SIGKILL every process of session $1 (the sixth field of /proc/PID/stat,
+# after the command name, which may hold spaces and parentheses).
+vm_kill_session()
+{
+	local sid=$1 st f pid
+
+	for st in /proc/[0-9]*/stat; do
+		f=$(cat "$st" 2>/dev/null) || continue
+		f=${f##*) }
+		# shellcheck disable=SC2086 # state ppid pgrp session ...
+		set -- $f
+		[ "$4" = "$sid" ] || continue
+		pid=${st#/proc/}
+		kill -KILL "${pid%/stat}" 2>/dev/null
+	done
+	return 0
+}
+
+# Run a program under the timeout, its output as "# " lines, its exit status
+# in /tmp/rc. It runs in a session of its own, and whatever of it is left
+# when it ends is killed: a leaked child (in any process group: the harness
+# gives each test its own) would hold the output pipe, and the guest, open
+# until vmtest.sh's timeout.
+vm_run()
+{
+	(
+		# shellcheck disable=SC2016 # $$ and $@ of the inner shell
+		setsid sh -c 'echo $$ >/tmp/sid; exec timeout -s KILL "$@"' sh "$TIMEOUT" "$@"
+		echo $? >/tmp/rc
+		vm_kill_session "$(cat /tmp/sid)"
+	) 2>&1 | sed 's/^/# /'
+}
+
 # vmtest.sh -t PROG:CASE: the harness's "-r CASE" for each case of PROG.
 vm_case_args()
 {
@@ -202,7 +235,7 @@ for t in $TESTS; do
 	echo "# mmprobe-vm: start $t (uptime $(cut -d' ' -f1 /proc/uptime) s)"
 	start=$(date +%s)
 	# shellcheck disable=SC2086 # ARGS: "-r CASE" pairs
-	( timeout -s KILL "$TIMEOUT" "./$t" $args; echo $? >/tmp/rc ) 2>&1 | sed 's/^/# /'
+	vm_run "./$t" $args
 	rc=$(cat /tmp/rc)
 	echo "# mmprobe-vm: end $t (exit $rc, $(( $(date +%s) - start )) s)"
 	if ! vm_splat_check "$t"; then
@@ -298,7 +331,7 @@ fi
 if [ "${REPORT:-0}" = 1 ]; then
 	echo "# mmprobe-vm: report"
 	if ./mmprobe-load /mmprobe/mmprobe.ko; then
-		( timeout -s KILL "$TIMEOUT" ./report; echo $? >/tmp/rc ) 2>&1 | sed 's/^/# /'
+		vm_run ./report
 		[ "$(cat /tmp/rc)" -le 1 ] || echo "# mmprobe-vm: report exit $(cat /tmp/rc)"
 		vm_splat_check "the report"
 		./mmprobe-load -r mmprobe || echo "# mmprobe-vm: unloading mmprobe failed"
