@@ -102,7 +102,8 @@ cp "$KDIR/boot/vmlinuz-$RELEASE" "$OUTDIR/vmlinuz"
 # The kernel command line of vmtest.sh's guest, on LAVA's one console, but
 # loglevel 6: LAVA's boot waits for "Linux version" (KERN_NOTICE) first.
 APPEND="console=ttyS0,115200 rdinit=/init panic=-1 loglevel=6"
-APPEND="$APPEND mitigations=off numa_balancing=disable hugepagesz=2M hugepages=64"
+APPEND="$APPEND mitigations=off numa_balancing=disable no_timer_check"
+APPEND="$APPEND hugepagesz=2M hugepages=64"
 
 cat >"$OUTDIR/job.yaml" <<EOF
 # mmprobe's kselftest collection on Debian $RELEASE, made by
