@@ -368,7 +368,9 @@ cp "$KDIR/boot/config-$RELEASE" "$INITRD/boot/"
 # The loader and libraries, resolved inside the build root, never on the host.
 PROGS=()
 for prog in "$INITRD"/mmprobe/*; do
-	[ -x "$prog" ] && [ "${prog##*/}" != mmprobe-audit ] || continue
+	if [ ! -x "$prog" ] || [ "${prog##*/}" = mmprobe-audit ]; then
+		continue
+	fi
 	PROGS+=("${OUT#"$ROOT"}/selftests/${prog##*/}")
 done
 initrd_libs "$ROOT" "$INITRD" "${PROGS[@]}"
