@@ -1521,6 +1521,52 @@ MIGRATE_ROW(pte_thp, MIGRATE_PTE_THP)
 /* ------------------------------------------------------------------ */
 /* Rows: interfaces */
 
+/*
+ * "audit.all": mmprobe's audit of every process (Documentation/audit.rst),
+ * after the experiments of the rows before it. Expected everywhere: no
+ * violation.
+ */
+static void row_audit(struct result *r)
+{
+	long long procs, exited, entries, viol, shown;
+	char buf[8192], *last;
+	ssize_t n = 0, got;
+	int fd;
+
+	if (!probe(r, "audit"))
+		return;
+	fd = open(MMPROBE_DIR "/audit", O_RDWR);
+	if (fd < 0) {
+		error(r, "opening " MMPROBE_DIR "/audit");
+		return;
+	}
+	if (write(fd, "all", 3) != 3) {
+		error(r, "writing \"all\" to " MMPROBE_DIR "/audit");
+		close(fd);
+		return;
+	}
+	while (n < (ssize_t)sizeof(buf) - 1 &&
+	       (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += got;
+	close(fd);
+	buf[n] = '\0';
+	last = strstr(buf, "processes=");
+	if (!last || sscanf(last, "processes=%lld exited=%lld entries=%lld %*[^=]=%lld shown=%lld",
+			    &procs, &exited, &entries, &viol, &shown) != 5) {
+		errno = EPROTO;
+		error(r, "no totals line from " MMPROBE_DIR "/audit");
+		return;
+	}
+	value(r, "%lld violations", viol);
+	evidence(r, "%lld processes, %lld entries checked", procs, entries);
+	if (viol) {
+		buf[strcspn(buf, "\n")] = '\0';
+		tsv_clean(buf);
+		evidence(r, "first: %s", buf);
+	}
+	expect(r, "0 violations", "every invariant of Documentation/audit.rst, in every process");
+}
+
 /* Who provides /sys/kernel/debug/gup_test: the kernel, mmprobe, or nobody. */
 static void row_gup_test(struct result *r)
 {
@@ -1580,6 +1626,7 @@ static const struct row rows[] = {
 	{ "hugetlb_1g.gup_subpages", "GUP subpages of a 1 GiB hugetlb page",
 	  row_hugetlb_1g_gup },
 	{ "gup_test.provider", "Who provides debugfs gup_test", row_gup_test },
+	{ "audit.all", "Audit of every process after the rows above", row_audit },
 };
 
 #define NR_STATIC_ROWS ARRAY_SIZE(rows)
