@@ -48,61 +48,16 @@
 #define MADV_COLLAPSE	25
 #endif
 
-/* The totals line of a report. */
-struct audit_totals {
-	long long processes, exited, entries, violations, shown;
-};
-
-/*
- * Write cmd to a fresh open of the audit file and read the report into
- * buf. Return: 0, or -errno of the write.
- */
-static int audit_cmd(const char *cmd, char *buf, size_t len)
-{
-	ssize_t n, got = 0;
-	int fd, ret = 0;
-
-	buf[0] = '\0';
-	fd = open(AUDIT_FILE, O_RDWR);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, cmd, strlen(cmd)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while ((n = read(fd, buf + got, len - 1 - got)) > 0)
-		got += n;
-	if (n < 0)
-		ret = -errno;
-	buf[got] = '\0';
-out:
-	close(fd);
-	return ret;
-}
-
-/* Parse the last line; -1 when there is none. */
-static int audit_totals(const char *report, struct audit_totals *t)
-{
-	const char *last = strstr(report, "processes=");
-
-	if (!last || (last != report && last[-1] != '\n'))
-		return -1;
-	if (sscanf(last, "processes=%lld exited=%lld entries=%lld violations=%lld shown=%lld\n",
-		   &t->processes, &t->exited, &t->entries, &t->violations, &t->shown) != 5)
-		return -1;
-	return 0;
-}
-
 /* Audit [start, end) of ourselves. */
 static int audit_self(const void *start, const void *end, char *buf, size_t len,
-		      struct audit_totals *t)
+		      struct util_audit_totals *t)
 {
 	char cmd[96];
 	int ret;
 
 	snprintf(cmd, sizeof(cmd), "0 0x%lx 0x%lx", (unsigned long)start, (unsigned long)end);
-	ret = audit_cmd(cmd, buf, len);
-	if (!ret && audit_totals(buf, t))
+	ret = util_audit(cmd, buf, len);
+	if (!ret && util_audit_totals(buf, t))
 		ret = -EPROTO;
 	return ret;
 }
@@ -132,7 +87,7 @@ FIXTURE_TEARDOWN(audit)
 TEST_F(audit, counts_what_pagemap_sees)
 {
 	const size_t nr = 64;
-	struct audit_totals t;
+	struct util_audit_totals t;
 	size_t i, present = 0;
 	char *mem;
 
@@ -159,7 +114,7 @@ TEST_F(audit, counts_what_pagemap_sees)
 TEST_F(audit, injected_violation_is_found)
 {
 	struct inspect_entry e;
-	struct audit_totals t;
+	struct util_audit_totals t;
 	char cmd[64], want[96];
 	uint64_t pfn;
 	char *mem;
@@ -170,11 +125,11 @@ TEST_F(audit, injected_violation_is_found)
 	snprintf(cmd, sizeof(cmd), "inject 0x%lx", (unsigned long)mem);
 	/* Off by default. */
 	ASSERT_EQ(0, util_write_file(INJECT_PARAM, "0"));
-	EXPECT_EQ(-EPERM, audit_cmd(cmd, self->report, REPORT_MAX));
+	EXPECT_EQ(-EPERM, util_audit(cmd, self->report, REPORT_MAX));
 	ASSERT_EQ(0, util_write_file(INJECT_PARAM, "1"));
 
-	ASSERT_EQ(0, audit_cmd(cmd, self->report, REPORT_MAX)) TH_LOG("%s", self->report);
-	ASSERT_EQ(0, audit_totals(self->report, &t)) TH_LOG("%s", self->report);
+	ASSERT_EQ(0, util_audit(cmd, self->report, REPORT_MAX)) TH_LOG("%s", self->report);
+	ASSERT_EQ(0, util_audit_totals(self->report, &t)) TH_LOG("%s", self->report);
 	EXPECT_EQ(1, t.entries);
 	EXPECT_EQ(1, t.violations) TH_LOG("%s", self->report);
 	EXPECT_EQ(1, t.shown);
@@ -196,12 +151,12 @@ TEST_F(audit, injected_violation_is_found)
 	EXPECT_EQ(0, t.violations) TH_LOG("%s", self->report);
 
 	/* Nothing to inject into: the zero page, a read-only page, a hole. */
-	EXPECT_EQ(-ENXIO, audit_cmd("inject 0x1000", self->report, REPORT_MAX));
+	EXPECT_EQ(-ENXIO, util_audit("inject 0x1000", self->report, REPORT_MAX));
 	ASSERT_EQ(0, mprotect(mem, self->page, PROT_READ));
-	EXPECT_EQ(-ENXIO, audit_cmd(cmd, self->report, REPORT_MAX));
+	EXPECT_EQ(-ENXIO, util_audit(cmd, self->report, REPORT_MAX));
 	snprintf(cmd, sizeof(cmd), "inject 0x%lx", (unsigned long)mem + self->page);
 	EXPECT_EQ(0, *(volatile char *)(mem + self->page));	/* the zero page */
-	EXPECT_EQ(-ENXIO, audit_cmd(cmd, self->report, REPORT_MAX));
+	EXPECT_EQ(-ENXIO, util_audit(cmd, self->report, REPORT_MAX));
 	munmap(mem, 2 * self->page);
 }
 
@@ -209,7 +164,7 @@ TEST_F(audit, injected_violation_is_found)
 TEST_F(audit, clean_process_and_machine)
 {
 	size_t pmd = util_pmd_size(), i;
-	struct audit_totals t;
+	struct util_audit_totals t;
 	int fd, status, ready[2];
 	char *anon, *thp, *file, *zero;
 	pid_t child;
@@ -257,8 +212,8 @@ TEST_F(audit, clean_process_and_machine)
 	EXPECT_EQ(0, t.violations) TH_LOG("%s", self->report);
 	EXPECT_LT(64, t.entries);
 
-	ASSERT_EQ(0, audit_cmd("all", self->report, REPORT_MAX));
-	ASSERT_EQ(0, audit_totals(self->report, &t));
+	ASSERT_EQ(0, util_audit("all", self->report, REPORT_MAX));
+	ASSERT_EQ(0, util_audit_totals(self->report, &t));
 	TH_LOG("all: processes=%lld exited=%lld entries=%lld", t.processes, t.exited,
 	       t.entries);
 	EXPECT_EQ(0, t.violations) TH_LOG("%s", self->report);
@@ -297,7 +252,7 @@ TEST_F(audit, bad_input)
 	}
 	/* No such process. */
 	snprintf(cmd, sizeof(cmd), "%d", INT32_MAX);
-	EXPECT_EQ(-ESRCH, audit_cmd(cmd, self->report, REPORT_MAX));
+	EXPECT_EQ(-ESRCH, util_audit(cmd, self->report, REPORT_MAX));
 	/* A read before any write: empty. */
 	fd = open(AUDIT_FILE, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -314,20 +269,20 @@ TEST_F(audit, other_processes_need_ptrace)
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {
-		struct audit_totals t;
+		struct util_audit_totals t;
 		char cmd[32];
 
 		if (robust_drop_cap(CAP_SYS_PTRACE))
 			_exit(10);
 		snprintf(cmd, sizeof(cmd), "%d", getppid());
-		if (audit_cmd(cmd, self->report, REPORT_MAX) != -EPERM)
+		if (util_audit(cmd, self->report, REPORT_MAX) != -EPERM)
 			_exit(11);
-		if (audit_cmd("all", self->report, REPORT_MAX) != -EPERM)
+		if (util_audit("all", self->report, REPORT_MAX) != -EPERM)
 			_exit(12);
 		/* Itself: allowed. */
 		snprintf(cmd, sizeof(cmd), "%d", getpid());
-		if (audit_cmd(cmd, self->report, REPORT_MAX) ||
-		    audit_totals(self->report, &t) || t.processes != 1)
+		if (util_audit(cmd, self->report, REPORT_MAX) ||
+		    util_audit_totals(self->report, &t) || t.processes != 1)
 			_exit(13);
 		_exit(0);
 	}
@@ -422,7 +377,7 @@ TEST_F(audit, races)
 	};
 	long seconds = 3, n = 0;
 	pthread_t th[ARRAY_SIZE(racers)];
-	struct audit_totals t;
+	struct util_audit_totals t;
 	long long violations = 0;
 	struct race r = { 0 };
 	const char *env;
@@ -445,7 +400,7 @@ TEST_F(audit, races)
 		int ret;
 
 		if (cmd)
-			ret = audit_cmd(cmd, self->report, REPORT_MAX);
+			ret = util_audit(cmd, self->report, REPORT_MAX);
 		else
 			ret = audit_self(r.anon, r.anon + r.len, self->report, REPORT_MAX, &t);
 		if (ret) {
@@ -453,7 +408,7 @@ TEST_F(audit, races)
 			violations = -1;
 			break;
 		}
-		if (cmd && audit_totals(self->report, &t))
+		if (cmd && util_audit_totals(self->report, &t))
 			break;
 		if (t.violations) {
 			TH_LOG("%s", self->report);
@@ -507,7 +462,7 @@ static void read_pagemap_kpageflags(const char *mem, size_t len, size_t page)
 TEST_F(audit, speed_against_pagemap)
 {
 	size_t mb = 64, len;
-	struct audit_totals t;
+	struct util_audit_totals t;
 	double t0, ta, tp;
 	const char *env;
 	char *mem;

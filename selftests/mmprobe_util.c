@@ -525,3 +525,38 @@ int util_nodes_online(void)
 	}
 	return n;
 }
+
+int util_audit(const char *cmd, char *buf, size_t len)
+{
+	ssize_t n, got = 0;
+	int fd, ret = 0;
+
+	buf[0] = '\0';
+	fd = open(MMPROBE_DIR "/audit", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cmd, strlen(cmd)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while ((n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += n;
+	if (n < 0)
+		ret = -errno;
+	buf[got] = '\0';
+out:
+	close(fd);
+	return ret;
+}
+
+int util_audit_totals(const char *report, struct util_audit_totals *t)
+{
+	const char *last = strstr(report, "processes=");
+
+	if (!last || (last != report && last[-1] != '\n'))
+		return -1;
+	if (sscanf(last, "processes=%lld exited=%lld entries=%lld violations=%lld shown=%lld\n",
+		   &t->processes, &t->exited, &t->entries, &t->violations, &t->shown) != 5)
+		return -1;
+	return 0;
+}

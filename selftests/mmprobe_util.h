@@ -53,6 +53,20 @@ uint64_t util_pagemap_pid(int pid, const void *addr);
 /* /proc/kpageflags bits of a pfn, 0 on failure. */
 uint64_t util_kpageflags(uint64_t pfn);
 
+/* The totals line of a report of MMPROBE_DIR/audit (Documentation/audit.rst). */
+struct util_audit_totals {
+	long long processes, exited, entries, violations, shown;
+};
+
+/*
+ * Write cmd to a fresh open of MMPROBE_DIR/audit and read the report into
+ * buf. Return: 0, or -errno of the write.
+ */
+int util_audit(const char *cmd, char *buf, size_t len);
+
+/* Parse the report's last line: 0, or -1 when there is none. */
+int util_audit_totals(const char *report, struct util_audit_totals *t);
+
 /* PMD size read from sysfs (THP), 0 when unknown. */
 size_t util_pmd_size(void);
 

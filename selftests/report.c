@@ -1528,38 +1528,21 @@ MIGRATE_ROW(pte_thp, MIGRATE_PTE_THP)
  */
 static void row_audit(struct result *r)
 {
-	long long procs, exited, entries, viol, shown;
-	char buf[8192], *last;
-	ssize_t n = 0, got;
-	int fd;
+	struct util_audit_totals t;
+	char buf[8192];
+	int ret;
 
 	if (!probe(r, "audit"))
 		return;
-	fd = open(MMPROBE_DIR "/audit", O_RDWR);
-	if (fd < 0) {
-		error(r, "opening " MMPROBE_DIR "/audit");
+	ret = util_audit("all", buf, sizeof(buf));
+	if (ret || util_audit_totals(buf, &t)) {
+		errno = ret ? -ret : EPROTO;
+		error(r, "auditing all through " MMPROBE_DIR "/audit");
 		return;
 	}
-	if (write(fd, "all", 3) != 3) {
-		error(r, "writing \"all\" to " MMPROBE_DIR "/audit");
-		close(fd);
-		return;
-	}
-	while (n < (ssize_t)sizeof(buf) - 1 &&
-	       (got = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += got;
-	close(fd);
-	buf[n] = '\0';
-	last = strstr(buf, "processes=");
-	if (!last || sscanf(last, "processes=%lld exited=%lld entries=%lld %*[^=]=%lld shown=%lld",
-			    &procs, &exited, &entries, &viol, &shown) != 5) {
-		errno = EPROTO;
-		error(r, "no totals line from " MMPROBE_DIR "/audit");
-		return;
-	}
-	value(r, "%lld violations", viol);
-	evidence(r, "%lld processes, %lld entries checked", procs, entries);
-	if (viol) {
+	value(r, "%lld violations", t.violations);
+	evidence(r, "%lld processes, %lld entries checked", t.processes, t.entries);
+	if (t.violations) {
 		buf[strcspn(buf, "\n")] = '\0';
 		tsv_clean(buf);
 		evidence(r, "first: %s", buf);
