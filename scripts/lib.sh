@@ -370,18 +370,34 @@ build_clean()
 # Prints its source tree (DIR itself, or where DIR/source points).
 own_kernel_check()
 {
-	local dir=$1 f
+	local dir=$1 f link parent
 
 	for f in .config arch/x86/boot/bzImage Module.symvers include/config/kernel.release; do
 		[ -e "$dir/$f" ] || die "-K $dir: no $f (build the kernel: make bzImage modules)"
 	done
 	grep -qx 'CONFIG_MODULES=y' "$dir/.config" ||
 		die "-K $dir: the kernel has no CONFIG_MODULES (see scripts/kernel-config.sh)"
-	if [ -L "$dir/source" ]; then
-		readlink -f "$dir/source"
-	else
+	if [ ! -L "$dir/source" ]; then
 		echo "$dir"
+		return 0
 	fi
+	# An O= build made in a chroot (a build root, scripts/debug-kernel.sh)
+	# points "source" at the source's path inside that chroot: look for
+	# it under each of DIR's parents.
+	link=$(readlink "$dir/source")
+	if [ -d "$link" ] || [ "${link#/}" = "$link" ]; then
+		readlink -e "$dir/source" && return 0
+	else
+		parent=$dir
+		while [ "$parent" != / ]; do
+			parent=$(dirname "$parent")
+			if [ -d "$parent$link" ]; then
+				echo "$parent$link"
+				return 0
+			fi
+		done
+	fi
+	die "-K $dir: its source link points to $link, which is not a directory here"
 }
 
 # The build root whose compiler built DIR's kernel: the one whose compiler
