@@ -6,7 +6,8 @@
  * /sys/kernel/debug/mmprobe/inspect, then read the report from the same
  * file: one line per page-table leaf or non-none, non-present entry that
  * intersects [start, end), totals by kind and level ("summary"), or one
- * struct mmprobe_inspect_entry per entry ("binary").
+ * struct mmprobe_inspect_entry per run of entries that differ only in
+ * address and PFN ("binary").
  * Documentation/inspect.rst has the format.
  *
  * Locking: the page tables are read through mmprobe_walk() (walk.c, which
@@ -44,13 +45,14 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
+#include "line.h"
 #include "mmprobe.h"
 #include "mmprobe_uapi.h"
 #include "page.h"
 #include "walk.h"
 
 /* Output buffered per chunk; one line never needs more than INSPECT_LINE_MAX. */
-#define INSPECT_BUF_SIZE	(32 * 1024)
+#define INSPECT_BUF_SIZE	(64 * 1024)
 #define INSPECT_LINE_MAX	384
 /* Entries (PTEs, PMDs, PUDs, empty upper levels) visited per mmap_lock hold. */
 #define INSPECT_BUDGET		4096
@@ -204,40 +206,48 @@ static bool inspect_may_emit(struct inspect_file *st)
 static int inspect_format(char *buf, size_t size, const struct inspect_leaf *l,
 			  bool show_pfn)
 {
-	int n;
+	struct mmprobe_line t;
 
-	n = scnprintf(buf, size, "0x%lx %s %s", l->addr,
-		      inspect_level_names[l->level], mmprobe_kind_names[l->kind]);
+	mmprobe_line_init(&t, buf, size);
+	mmprobe_line_hex(&t, "", l->addr);
+	mmprobe_line_puts(&t, " ");
+	mmprobe_line_puts(&t, inspect_level_names[l->level]);
+	mmprobe_line_puts(&t, " ");
+	mmprobe_line_puts(&t, mmprobe_kind_names[l->kind]);
 	if (l->has_pfn && show_pfn)
-		n += scnprintf(buf + n, size - n, " pfn=0x%lx", l->pfn);
-	if (l->has_flags)
-		n += scnprintf(buf + n, size - n, " write=%d dirty=%d young=%d",
-			       l->write, l->dirty, l->young);
-	if (l->kind == MMPROBE_KIND_SWAP) {
-		n += scnprintf(buf + n, size - n, " type=%u offset=%lu",
-			       l->swap_type, l->swap_offset);
-		if (l->exclusive < 0)
-			n += scnprintf(buf + n, size - n, " exclusive=-");
-		else
-			n += scnprintf(buf + n, size - n, " exclusive=%d", l->exclusive);
+		mmprobe_line_hex(&t, " pfn=", l->pfn);
+	if (l->has_flags) {
+		mmprobe_line_dec(&t, " write=", l->write);
+		mmprobe_line_dec(&t, " dirty=", l->dirty);
+		mmprobe_line_dec(&t, " young=", l->young);
 	}
-	if (l->mode)
-		n += scnprintf(buf + n, size - n, " mode=%s", inspect_mode_names[l->mode]);
+	if (l->kind == MMPROBE_KIND_SWAP) {
+		mmprobe_line_dec(&t, " type=", l->swap_type);
+		mmprobe_line_dec(&t, " offset=", l->swap_offset);
+		if (l->exclusive < 0)
+			mmprobe_line_puts(&t, " exclusive=-");
+		else
+			mmprobe_line_dec(&t, " exclusive=", l->exclusive);
+	}
+	if (l->mode) {
+		mmprobe_line_puts(&t, " mode=");
+		mmprobe_line_puts(&t, inspect_mode_names[l->mode]);
+	}
 	if (l->kind == MMPROBE_KIND_MARKER) {
-		n += scnprintf(buf + n, size - n, " uffd_wp=%d poisoned=%d guard=%d",
-			       !!(l->marker & MMPROBE_MARKER_UFFD_WP),
-			       !!(l->marker & MMPROBE_MARKER_POISONED),
-			       !!(l->marker & MMPROBE_MARKER_GUARD));
+		mmprobe_line_dec(&t, " uffd_wp=", !!(l->marker & MMPROBE_MARKER_UFFD_WP));
+		mmprobe_line_dec(&t, " poisoned=", !!(l->marker & MMPROBE_MARKER_POISONED));
+		mmprobe_line_dec(&t, " guard=", !!(l->marker & MMPROBE_MARKER_GUARD));
 	} else if (l->kind != MMPROBE_KIND_HWPOISON) {
-		n += scnprintf(buf + n, size - n, " soft_dirty=%d uffd_wp=%d",
-			       l->soft_dirty, l->uffd_wp);
+		mmprobe_line_dec(&t, " soft_dirty=", l->soft_dirty);
+		mmprobe_line_dec(&t, " uffd_wp=", l->uffd_wp);
 	}
 	if (l->has_info) {
-		n += scnprintf(buf + n, size - n, " ");
-		n += mmprobe_page_info_format(buf + n, size - n, &l->info, false);
+		mmprobe_line_puts(&t, " ");
+		t.len += mmprobe_page_info_format(t.buf + t.len, t.size - t.len, &l->info,
+						  false);
 	}
-	n += scnprintf(buf + n, size - n, "\n");
-	return n;
+	mmprobe_line_puts(&t, "\n");
+	return mmprobe_line_end(&t);
 }
 
 /* One record of a "binary" report: the values of inspect_format(). */
@@ -290,7 +300,36 @@ static int inspect_record(char *buf, const struct inspect_leaf *l, bool show_pfn
 			     (l->info.double_map ? MMPROBE_INSPECT_DOUBLE_MAP : 0);
 	}
 	r->flags = f;
+	r->nr = 1;
 	return sizeof(*r);
+}
+
+/*
+ * Does @r continue the run of @last: the next address, the next PFN (when
+ * shown) or swap offset, and every other field the same? Then @last takes it.
+ * Field by field, cheapest first: this runs once per entry.
+ */
+static_assert(sizeof(struct mmprobe_inspect_entry) == 16 * sizeof(u64),
+	      "a new field of struct mmprobe_inspect_entry: compare it here");
+static bool inspect_record_extend(struct mmprobe_inspect_entry *last,
+				  const struct mmprobe_inspect_entry *r, unsigned int shift)
+{
+	u64 pages = last->nr << (shift - PAGE_SHIFT);
+
+	if (r->addr != last->addr + (last->nr << shift) || r->flags != last->flags ||
+	    r->kind != last->kind || r->level != last->level)
+		return false;
+	if ((r->flags & MMPROBE_INSPECT_HAS_PFN) && r->pfn != last->pfn + pages)
+		return false;
+	if (r->kind == MMPROBE_INSPECT_KIND_SWAP &&
+	    (r->swap_offset != last->swap_offset + pages || r->swap_type != last->swap_type))
+		return false;
+	if (r->order != last->order || r->refcount != last->refcount ||
+	    r->mapcount != last->mapcount || r->entire_mapcount != last->entire_mapcount ||
+	    r->folio_mapcount != last->folio_mapcount || r->node != last->node)
+		return false;
+	last->nr++;
+	return true;
 }
 
 static void inspect_count(struct inspect_file *st, const struct inspect_leaf *l)
@@ -315,11 +354,18 @@ static void inspect_emit(struct inspect_file *st, const struct inspect_leaf *l)
 		inspect_count(st, l);
 		return;
 	}
-	if (st->binary)
-		st->len += inspect_record(st->buf + st->len, l, st->show_pfn);
-	else
+	if (st->binary) {
+		struct mmprobe_inspect_entry *r = (void *)(st->buf + st->len);
+
+		inspect_record(st->buf + st->len, l, st->show_pfn);
+		/* a run goes on only within a chunk: r[-1] is of this one */
+		if (st->len && inspect_record_extend(r - 1, r, inspect_level_shift[l->level]))
+			return;
+		st->len += sizeof(*r);
+	} else {
 		st->len += inspect_format(st->buf + st->len, INSPECT_BUF_SIZE - st->len,
 				  l, st->show_pfn);
+	}
 	st->lines++;
 }
 

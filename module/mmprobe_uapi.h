@@ -14,7 +14,7 @@
 #include <linux/ioctl.h>
 
 /* Bumped whenever a structure, ioctl number or text key changes meaning. */
-#define MMPROBE_ABI_VERSION	3
+#define MMPROBE_ABI_VERSION	4
 
 #define MMPROBE_IOC_MAGIC	'M'
 
@@ -211,7 +211,8 @@ enum mmprobe_inspect_level {
 
 /**
  * struct mmprobe_inspect_entry - one record of a "binary" inspect report:
- *	one line of the text report, with the same values
+ *	a run of lines of the text report that differ only in their address
+ *	and PFN (or swap offset), both consecutive, with the same values
  * @addr: (out) start of what the entry maps; for a cut record, the first
  *	address not reported
  * @level: (out) enum mmprobe_inspect_level
@@ -227,6 +228,10 @@ enum mmprobe_inspect_level {
  * @node: (out) NUMA node of the page
  * @swap_type: (out) swap entries: the swap device
  * @swap_offset: (out) swap entries: the offset on it
+ * @nr: (out) entries this record stands for, at least 1 (0 in a cut record;
+ *	ABI 4): entry i maps @addr + i times the entry's size, with @pfn +
+ *	i times its pages (with MMPROBE_INSPECT_HAS_PFN) and @swap_offset +
+ *	i times its pages (swap entries); every other field is the same
  * @reserved: (out) 0
  */
 struct mmprobe_inspect_entry {
@@ -243,7 +248,8 @@ struct mmprobe_inspect_entry {
 	__u64 node;
 	__u64 swap_type;
 	__u64 swap_offset;
-	__u64 reserved[3];
+	__u64 nr;
+	__u64 reserved[2];
 };
 
 /* ---- end of inspect ---- */

@@ -16,6 +16,7 @@
 #include <linux/pgtable.h>
 
 #include "compat.h"
+#include "line.h"
 #include "page.h"
 
 const char * const mmprobe_kind_names[MMPROBE_NR_KINDS] = {
@@ -152,25 +153,30 @@ void mmprobe_page_info_fill(struct mmprobe_page_info *info, struct page *page,
  * @info: the description
  * @show_pfn: print pfn= (only for callers with CAP_SYS_ADMIN)
  *
- * Return: the number of characters written, as scnprintf().
+ * Return: the number of characters written, as scnprintf() (see line.h).
  */
 int mmprobe_page_info_format(char *buf, size_t size,
 			     const struct mmprobe_page_info *info, bool show_pfn)
 {
-	int n = 0;
+	struct mmprobe_line l;
 
-	if (show_pfn)
-		n += scnprintf(buf + n, size - n, "pfn=0x%lx ", info->pfn);
-	n += scnprintf(buf + n, size - n,
-		       "order=%u refcount=%d mapcount=%d entire_mapcount=%d folio_mapcount=%d pinned=%d",
-		       info->order, info->refcount, info->mapcount,
-		       info->entire_mapcount, info->folio_mapcount, info->pinned);
+	mmprobe_line_init(&l, buf, size);
+	if (show_pfn) {
+		mmprobe_line_hex(&l, "pfn=", info->pfn);
+		mmprobe_line_puts(&l, " ");
+	}
+	mmprobe_line_dec(&l, "order=", info->order);
+	mmprobe_line_dec(&l, " refcount=", info->refcount);
+	mmprobe_line_dec(&l, " mapcount=", info->mapcount);
+	mmprobe_line_dec(&l, " entire_mapcount=", info->entire_mapcount);
+	mmprobe_line_dec(&l, " folio_mapcount=", info->folio_mapcount);
+	mmprobe_line_dec(&l, " pinned=", info->pinned);
 	if (info->exclusive < 0)
-		n += scnprintf(buf + n, size - n, " exclusive=-");
+		mmprobe_line_puts(&l, " exclusive=-");
 	else
-		n += scnprintf(buf + n, size - n, " exclusive=%d", info->exclusive);
-	n += scnprintf(buf + n, size - n, " node=%d", info->node);
+		mmprobe_line_dec(&l, " exclusive=", info->exclusive);
+	mmprobe_line_dec(&l, " node=", info->node);
 	if (info->double_map >= 0)
-		n += scnprintf(buf + n, size - n, " double_map=%d", info->double_map);
-	return n;
+		mmprobe_line_dec(&l, " double_map=", info->double_map);
+	return mmprobe_line_end(&l);
 }

@@ -150,7 +150,8 @@ static void bench(const char *name, char *mem, size_t len)
 	printf("%s: %zu MiB, %lld entries, %ld present pages\n", name, len >> 20,
 	       s.entries, present);
 	printf("  inspect lines     %8.3f s  (%zd bytes)\n", lines, lines_bytes);
-	printf("  inspect binary    %8.3f s  (%zd bytes)\n", binary, binary_bytes);
+	printf("  inspect binary    %8.3f s  (%zd bytes, %zd records)\n", binary, binary_bytes,
+	       binary_bytes / (ssize_t)sizeof(struct mmprobe_inspect_entry));
 	printf("  inspect summary   %8.3f s\n", summary);
 	printf("  pagemap+kpageflags %7.3f s\n", pagemap);
 	printf("  ratio (pagemap+kpageflags) / inspect: lines %.2f, binary %.2f, summary %.2f\n",

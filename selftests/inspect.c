@@ -958,9 +958,10 @@ TEST_F(inspect, summary_counts)
 }
 
 /*
- * "binary" gives one struct mmprobe_inspect_entry per line of the text
- * report, with the same values, and a cut record where the text has a cut
- * line. (Only the refcount may move between the two reads.)
+ * "binary" gives one struct mmprobe_inspect_entry per run of lines of the
+ * text report, with the same values (inspect_range_binary() gives each run
+ * as its entries), and a cut record where the text has a cut line. (Only
+ * the refcount may move between the two reads.)
  */
 TEST_F(inspect, binary_matches_text)
 {
@@ -997,7 +998,8 @@ TEST_F(inspect, binary_matches_text)
 	ASSERT_EQ(nr, nr_bin);
 	for (i = 0; i < nr; i++) {
 		ASSERT_EQ(0, inspect_entry_from_binary(&rec[i], &bin));
-		EXPECT_EQ(0, rec[i].reserved[0] | rec[i].reserved[1] | rec[i].reserved[2]);
+		EXPECT_EQ(0, rec[i].reserved[0] | rec[i].reserved[1]);
+		EXPECT_EQ(1, rec[i].nr);
 		bin.refcount = text[i].refcount;
 		EXPECT_EQ(0, memcmp(&text[i], &bin, sizeof(bin)))
 			TH_LOG("entry %d at 0x%lx (%s): text and binary differ", i,
@@ -1013,8 +1015,12 @@ TEST_F(inspect, binary_matches_text)
 		ASSERT_EQ(3 * (ssize_t)sizeof(*r), n);
 		r = (const void *)data;
 		EXPECT_EQ(MMPROBE_INSPECT_CUT | MMPROBE_INSPECT_CUT_MAX_LINES, r[2].flags);
-		EXPECT_EQ(text[2].addr, r[2].addr);
+		/* two records: the first entries of the text, as many as they hold */
+		ASSERT_LE(2, r[0].nr + r[1].nr);
+		ASSERT_GT(nr, r[0].nr + r[1].nr);
+		EXPECT_EQ(text[r[0].nr + r[1].nr].addr, r[2].addr);
 		EXPECT_EQ(0, r[2].level);
+		EXPECT_EQ(0, r[2].nr);
 		free(data);
 	}
 	munmap(mem, len);
@@ -1046,6 +1052,66 @@ TEST_F(inspect, binary_whole_records)
 	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 	munmap(mem, page_size);
+}
+
+/*
+ * "binary" runs: a record stands for entries that differ only in address
+ * and PFN, both consecutive. Checked against pagemap: every entry a run
+ * stands for has the PFN pagemap gives its address, so no run spans a gap
+ * in the PFNs (at least as many records as pagemap has PFN runs); and the
+ * 511 PTEs of a THP whose first page was zapped, which map consecutive
+ * subpages of one folio in the same state, are one record.
+ */
+TEST_F(inspect, binary_runs)
+{
+	static struct mmprobe_inspect_entry rec[MAX_ENTRIES];
+	size_t pmd = self->pmd_size ? self->pmd_size : 2UL << 20;
+	int i, nr, nr_pages = pmd / page_size, pfn_runs = 0;
+	unsigned long start;
+	long long prev = -2;
+	char *mem, *thp, *data;
+	ssize_t n;
+
+	mem = util_mmap_aligned(pmd, pmd);
+	ASSERT_NE(NULL, mem);
+	start = (unsigned long)mem;
+	madvise(mem, pmd, MADV_NOHUGEPAGE);
+	memset(mem, 1, pmd);
+	nr = inspect_range_binary(0, start, start + pmd, rec, MAX_ENTRIES);
+	ASSERT_EQ(nr_pages, nr);
+	for (i = 0; i < nr; i++) {
+		long long pfn = pagemap_pfn(util_pagemap(mem + i * page_size));
+
+		ASSERT_EQ(start + i * page_size, rec[i].addr);
+		ASSERT_EQ(pfn, rec[i].pfn) TH_LOG("entry %d: a run across a PFN gap", i);
+		pfn_runs += pfn != prev + 1;
+		prev = pfn;
+	}
+	n = inspect_report(0, start, start + pmd, "binary", &data);
+	ASSERT_LT(0, n);
+	ASSERT_LE(pfn_runs, n / (ssize_t)sizeof(*rec));
+	TH_LOG("%d small pages: %d PFN runs (pagemap), %zd records", nr_pages, pfn_runs,
+	       n / (ssize_t)sizeof(*rec));
+	free(data);
+	munmap(mem, pmd);
+
+	if (thp_madvise())
+		SKIP(return, "no PMD THP: transparent_hugepage unavailable");
+	thp = thp_pmd_alloc(pmd);
+	if (!thp)
+		SKIP(return, "no PMD THP was allocated (memory fragmented?)");
+	start = (unsigned long)thp;
+	ASSERT_EQ(0, madvise(thp, page_size, MADV_DONTNEED));
+	n = inspect_report(0, start, start + pmd, "binary", &data);
+	ASSERT_EQ((ssize_t)sizeof(*rec), n) TH_LOG("the PTE-mapped THP is not one record");
+	memcpy(rec, data, sizeof(*rec));
+	free(data);
+	EXPECT_EQ(start + page_size, rec[0].addr);
+	EXPECT_EQ(nr_pages - 1, rec[0].nr);
+	EXPECT_EQ(MMPROBE_INSPECT_LEVEL_PTE, rec[0].level);
+	EXPECT_EQ(pagemap_pfn(util_pagemap(thp + page_size)), rec[0].pfn);
+	EXPECT_EQ(__builtin_ctzl(nr_pages), rec[0].order);
+	munmap(thp, pmd);
 }
 
 /* The whole address space: finishes, in address order, without a cut. */

@@ -304,10 +304,28 @@ int inspect_range_binary(pid_t pid, unsigned long start, unsigned long end,
 		free(data);
 		return -EPROTO;
 	}
-	nr = len / sizeof(*r);
 	r = (const void *)data;
-	for (i = 0; i < nr && i < max; i++)
-		out[i] = r[i];
+	nr = 0;
+	for (i = 0; i < len / (ssize_t)sizeof(*r); i++) {
+		int level = r[i].level - MMPROBE_INSPECT_LEVEL_PTE;
+		unsigned long size = inspect_level_size(level);
+		unsigned long pages = size / inspect_level_size(INSPECT_LEVEL_PTE);
+		unsigned long long j, runs = r[i].nr ? r[i].nr : 1;
+
+		for (j = 0; j < runs; j++, nr++) {
+			if (nr >= max)
+				continue;
+			out[nr] = r[i];
+			if (r[i].flags & MMPROBE_INSPECT_CUT)
+				continue;
+			out[nr].nr = 1;
+			out[nr].addr += j * size;
+			if (r[i].flags & MMPROBE_INSPECT_HAS_PFN)
+				out[nr].pfn += j * pages;
+			if (r[i].kind == MMPROBE_INSPECT_KIND_SWAP)
+				out[nr].swap_offset += j * pages;
+		}
+	}
 	free(data);
 	return nr;
 }

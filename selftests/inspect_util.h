@@ -120,9 +120,11 @@ long long inspect_summary_get(const struct inspect_summary *s, const char *kind,
 			      int level, const char *column);
 
 /*
- * The "binary" report of [start, end) of pid: at most max records stored in
- * out, a cut record (MMPROBE_INSPECT_CUT) included. Returns the number of
- * records in the report (which may exceed max) or -errno.
+ * The "binary" report of [start, end) of pid, one record per entry: each
+ * run record (nr > 1) is given as nr records of nr 1, as the text report
+ * has them. At most max records stored in out, a cut record
+ * (MMPROBE_INSPECT_CUT) included. Returns the number of entries in the
+ * report (which may exceed max) or -errno.
  */
 int inspect_range_binary(pid_t pid, unsigned long start, unsigned long end,
 			 struct mmprobe_inspect_entry *out, int max);
