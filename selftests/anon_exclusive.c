@@ -17,6 +17,7 @@
  * number): longterm_ro_unshare (upstream 6.2+) and huge_zero_wp_thp
  * (upstream 6.13+).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,10 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -38,11 +41,16 @@
 #include "mmprobe_util.h"
 #include "pin_util.h"
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT	26
 #endif
 
 #define KPF_ANON_BIT	12
+#define KPF_COMPOUND_HEAD_BIT	15
+#define KPF_COMPOUND_TAIL_BIT	16
 #define KPF_HUGE_BIT	17
 
 #define PARAM_MAX_PAGES	"/sys/module/mmprobe/parameters/pin_max_pages"
@@ -184,6 +192,20 @@ static void clear_softdirty(void)
 		FAIL("clear_refs: %s", strerror(-ret));
 }
 
+/* mprotect() R/O and R/W again: cow.c's "mprotect() optimization" */
+static bool mprotect_ro_rw(char *mem, size_t len)
+{
+	if (mprotect(mem, len, PROT_READ)) {
+		FAIL("mprotect R/O: %s", strerror(errno));
+		return false;
+	}
+	if (mprotect(mem, len, PROT_READ | PROT_WRITE)) {
+		FAIL("mprotect R/W: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 static const char *const method_names[MMPROBE_PIN_NR_METHODS] = {
 	[MMPROBE_PIN_METHOD_PUP]	= "pin_user_pages",
 	[MMPROBE_PIN_METHOD_PUP_FAST]	= "pin_user_pages_fast",
@@ -198,50 +220,95 @@ static bool method_pins(int method)
 
 /* ---- kinds of memory ---- */
 
-enum kind {
+/*
+ * The types of memory, as cow.c has them. The THP types (but the PMD-mapped
+ * ones) exist once for every THP size the kernel offers: the PMD size and
+ * every multi-size THP of THP_DIR/hugepages-*kB, found at run time.
+ */
+enum kind_type {
 	BASE,
+	BASE_SWAP,
 	THP_PMD,
+	THP_PMD_SWAP,
 	THP_PTE,
+	THP_PTE_SWAP,
 	THP_SINGLE_PTE,
+	THP_SINGLE_PTE_SWAP,
 	THP_MREMAP,
+	THP_SHARED,
 	HUGETLB_2M,
 	HUGETLB_1G,
 	ZERO,
 	HUGE_ZERO,
-	SWAP,
-	NR_KINDS
+	NR_TYPES
 };
 
 #define K(k)		(1U << (k))
-#define K_THP		(K(THP_PMD) | K(THP_PTE) | K(THP_SINGLE_PTE) | K(THP_MREMAP))
+#define K_SWAPPED	(K(BASE_SWAP) | K(THP_PMD_SWAP) | K(THP_PTE_SWAP) | K(THP_SINGLE_PTE_SWAP))
+/* The THP types run for every THP size; the PMD ones for the PMD size only. */
+#define K_THP_SIZED	(K(THP_PTE) | K(THP_PTE_SWAP) | K(THP_SINGLE_PTE) | \
+			 K(THP_SINGLE_PTE_SWAP) | K(THP_MREMAP) | K(THP_SHARED))
+#define K_THP		(K(THP_PMD) | K(THP_PMD_SWAP) | K_THP_SIZED)
 #define K_HUGETLB	(K(HUGETLB_2M) | K(HUGETLB_1G))
-#define K_ANON		(K(BASE) | K_THP | K_HUGETLB | K(SWAP))
+#define K_ANON		(K(BASE) | K(BASE_SWAP) | K_THP | K_HUGETLB)
 #define K_ZERO		(K(ZERO) | K(HUGE_ZERO))
 #define K_ALL		(K_ANON | K_ZERO)
 /*
  * The 1 GiB hugetlb page sits out two groups of cases, which the 2 MiB one
  * covers for hugetlb: those where the kernel copies a whole folio (fork of
- * a pinned page, unsharing, refault), as one copy took 140 s under TCG; and
- * those that need fork() to share it (see case_fork_shares()).
+ * a pinned page, unsharing, refault, a write after fork), as one copy took
+ * 140 s under TCG; and those that need fork() to share it (see
+ * case_fork_shares()).
  */
 #define K_NOT_1G	(K_ALL & ~K(HUGETLB_1G))
 
-static const char *const kind_names[NR_KINDS] = {
+static const char *const type_names[NR_TYPES] = {
 	[BASE]			= "base page",
+	[BASE_SWAP]		= "swapped-out base page",
 	[THP_PMD]		= "PMD-mapped THP",
+	[THP_PMD_SWAP]		= "swapped-out PMD-mapped THP",
 	[THP_PTE]		= "PTE-mapped THP",
+	[THP_PTE_SWAP]		= "swapped-out PTE-mapped THP",
 	[THP_SINGLE_PTE]	= "single PTE of a THP",
+	[THP_SINGLE_PTE_SWAP]	= "swapped-out single PTE of a THP",
 	[THP_MREMAP]		= "THP after partial mremap",
+	[THP_SHARED]		= "partially shared THP",
 	[HUGETLB_2M]		= "2 MiB hugetlb page",
 	[HUGETLB_1G]		= "1 GiB hugetlb page",
 	[ZERO]			= "shared zero page",
 	[HUGE_ZERO]		= "huge zero page",
-	[SWAP]			= "swapped-out page",
 };
 
 /**
+ * struct kind - one kind of memory of this kernel
+ * @type: what it is
+ * @thpsize: the THP size of a THP type; 0 for a multi-size THP type on a
+ *	kernel without THP_DIR/hugepages-*kB, whose cases are skipped
+ * @name: as the results name it
+ * @ns: time its cases took
+ */
+struct kind {
+	enum kind_type type;
+	size_t thpsize;
+	char name[64];
+	unsigned long long ns;
+};
+
+/* Base, swapped, 8 PMD THP, 6 for each of up to 16 mTHP sizes, 4 more. */
+#define NR_KINDS_MAX	(2 + 8 + 6 * 16 + 4)
+static struct kind kinds[NR_KINDS_MAX];
+static int nr_kinds;
+
+/* The mTHP sizes of THP_DIR/hugepages-*kB, but the PMD size, ascending. */
+static size_t mthp_sizes[16];
+static int nr_mthp_sizes;
+/* Does the kernel have THP_DIR/hugepages-*kB at all (multi-size THP)? */
+static bool have_mthp_dirs;
+
+/**
  * struct mem - one kind of memory, set up for one case
- * @kind: what it is
+ * @kind: what type it is
+ * @thpsize: the size of its THP, for THP types
  * @map, @map_len: what the setup mapped (unmapped at the end)
  * @map2, @map2_len: the mremap target, or NULL
  * @mem, @len: the range under test, for mprotect, madvise and munmap
@@ -252,7 +319,8 @@ static const char *const kind_names[NR_KINDS] = {
  *	VM_DONTEXPAND, so MADV_DOFORK cannot undo MADV_DONTFORK on them)
  */
 struct mem {
-	enum kind kind;
+	enum kind_type kind;
+	size_t thpsize;
 	char *map;
 	size_t map_len;
 	char *map2;
@@ -273,6 +341,25 @@ static size_t nr_pages(const struct mem *m)
 static bool is_hugetlb(const struct mem *m)
 {
 	return K(m->kind) & K_HUGETLB;
+}
+
+static bool is_swapped(const struct mem *m)
+{
+	return K(m->kind) & K_SWAPPED;
+}
+
+static unsigned int order_of(size_t size)
+{
+	return __builtin_ctzl(size / pagesize);
+}
+
+/*
+ * Page i of a partially shared THP was shared with a child that is gone:
+ * a R/O pin may reuse it or copy it, as the kernel decides.
+ */
+static bool was_shared(const struct mem *m, size_t i)
+{
+	return m->kind == THP_SHARED && i == 0;
 }
 
 /* Fill the window with a new pattern, one byte value per page. */
@@ -317,21 +404,55 @@ static bool check_memory(const struct mem *m)
 }
 
 /*
- * Did the write fault give a PMD-size THP? If not, that is a skip only when
- * the machine had none to give (thp_fault_fallback moved since
+ * The fault fallbacks of a THP size so far: thp_fault_fallback for the
+ * PMD size, the size's stats/anon_fault_fallback for an mTHP; -1 if none.
+ */
+static long long thp_fallbacks(size_t size)
+{
+	char path[128], buf[32];
+
+	if (size == pmdsize)
+		return util_vmstat("thp_fault_fallback");
+	snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/stats/anon_fault_fallback",
+		 size >> 10);
+	if (util_read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return atoll(buf);
+}
+
+/*
+ * Did the write fault give one THP of len bytes? kpageflags say: the first
+ * page is a compound head, the pages are contiguous THP pages, and the page
+ * after them is no tail of the same folio. If not, that is a skip only
+ * when the machine had none to give (the fallback counter moved since
  * fallback_before); otherwise a failure of the setup.
  */
 static bool thp_populated(const char *where, size_t len, long long fallback_before)
 {
 	uint64_t first = pfn_of(where), last = pfn_of(where + len - pagesize);
+	size_t n = len / pagesize;
+	long long fallback;
 	char why[160];
 
-	if (first && kpf(first, KPF_THP) && last == first + len / pagesize - 1)
+	if (first && kpf(first, KPF_THP) && kpf(first, KPF_COMPOUND_HEAD_BIT) &&
+	    last == first + n - 1 && kpf(last, KPF_THP) &&
+	    (n == 1 || kpf(last, KPF_COMPOUND_TAIL_BIT)) && !kpf(last + 1, KPF_COMPOUND_TAIL_BIT))
 		return true;
-	if (util_thp_missing_ok(fallback_before, why, sizeof(why)))
-		SKIP("%s", why);
+	if (len == pmdsize) {
+		if (util_thp_missing_ok(fallback_before, why, sizeof(why)))
+			SKIP("%s", why);
+		else
+			FAIL("setup: a MADV_HUGEPAGE write fault gave no PMD-size THP: %s", why);
+		return false;
+	}
+	fallback = thp_fallbacks(len);
+	if (fallback > fallback_before)
+		SKIP("no free %zu kB folio (hugepages-%zukB/stats/anon_fault_fallback +%lld)",
+		     len >> 10, len >> 10, fallback - fallback_before);
 	else
-		FAIL("setup: a MADV_HUGEPAGE write fault gave no PMD-size THP: %s", why);
+		FAIL("setup: a MADV_HUGEPAGE write fault gave no %zu kB folio (%s %#llx, %s %#llx)",
+		     len >> 10, "pfn", (unsigned long long)first,
+		     "kpageflags", (unsigned long long)kpageflags(first));
 	return false;
 }
 
@@ -346,7 +467,7 @@ static int hugetlb_free(size_t hsize)
 	return atoi(buf);
 }
 
-static size_t kind_hsize(enum kind k)
+static size_t kind_hsize(enum kind_type k)
 {
 	return k == HUGETLB_2M ? 2UL << 20 : k == HUGETLB_1G ? 1UL << 30 : 0;
 }
@@ -357,36 +478,142 @@ static size_t kind_hsize(enum kind k)
  */
 static char *gigantic;
 
+/* One THP of m->thpsize, written: THP_DIR has that size alone enabled. */
 static bool setup_thp(struct mem *m)
 {
-	long long fallback = util_vmstat("thp_fault_fallback");
+	size_t size = m->thpsize;
+	long long fallback = thp_fallbacks(size);
 
 	if (!cap.thp || !pmdsize) {
 		SKIP("THP is not available");
 		return false;
 	}
-	m->map = util_mmap_aligned(pmdsize, pmdsize);
+	if (!size) {
+		SKIP("no %s/hugepages-*kB: this kernel has no multi-size THP", THP_DIR);
+		return false;
+	}
+	m->map = util_mmap_aligned(size, size);
 	if (!EXPECT_TRUE(m->map, "mmap: %s", strerror(errno)))
 		return false;
-	m->map_len = pmdsize;
+	m->map_len = size;
 	m->mem = m->map;
-	m->len = pmdsize;
-	m->win = pmdsize;
-	if (!EXPECT_EQ(0, madvise(m->mem, pmdsize, MADV_HUGEPAGE), "MADV_HUGEPAGE"))
+	m->len = size;
+	m->win = size;
+	if (!EXPECT_EQ(0, madvise(m->mem, size, MADV_HUGEPAGE), "MADV_HUGEPAGE"))
 		return false;
 	mem_write(m);
-	return thp_populated(m->mem, pmdsize, fallback);
+	return thp_populated(m->mem, size, fallback);
 }
 
-/* Map and populate one kind of memory. False: skip (cur.skip) or fail. */
-static bool mem_setup(struct mem *m, enum kind k, int hugetlb_pages)
+/*
+ * Share the first page of the THP with a child that exits at once: the
+ * rest was never shared (MADV_DONTFORK, undone after).
+ */
+static bool setup_partly_shared(struct mem *m)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	int status;
+	pid_t pid;
+
+	if (!EXPECT_EQ(0, madvise(m->mem + pagesize, m->len - pagesize, MADV_DONTFORK),
+		       "MADV_DONTFORK"))
+		return false;
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(0);
+	}
+	if (!EXPECT_TRUE(pid > 0, "fork: %s", strerror(errno)) ||
+	    !EXPECT_EQ(pid, waitpid(pid, &status, 0), "waitpid"))
+		return false;
+	return EXPECT_EQ(0, madvise(m->mem + pagesize, m->len - pagesize, MADV_DOFORK),
+			 "MADV_DOFORK");
+}
+
+/* Swap the window out: every page of it must then be a swap entry. */
+static bool setup_swapout(struct mem *m)
+{
+	const uint64_t *pms;
+	size_t i;
+
+	if (!util_swap_enabled()) {
+		SKIP("no swap in /proc/swaps (swapon a device; the VM has zram)");
+		return false;
+	}
+	madvise(m->mem, m->win, MADV_PAGEOUT);
+	pms = pagemap_win(m->mem, nr_pages(m));
+	for (i = 0; i < nr_pages(m); i++)
+		if (!EXPECT_TRUE(pms[i] & PM_SWAP,
+				 "setup: MADV_PAGEOUT left page %zu in memory, with swap on", i))
+			return false;
+	return true;
+}
+
+/* Map and populate the THP types; swap out the swapped ones. */
+static bool setup_thp_type(struct mem *m)
+{
+	enum kind_type k = m->kind;
 	size_t half;
 	char *p;
 
+	if (!setup_thp(m))
+		return false;
+	switch (k) {
+	case THP_PTE:
+	case THP_PTE_SWAP:
+		/* Map one subpage R/O and back: a PMD is split into PTEs. */
+		if (!EXPECT_EQ(0, mprotect(m->mem + pagesize, pagesize, PROT_READ),
+			       "mprotect") ||
+		    !EXPECT_EQ(0, mprotect(m->mem + pagesize, pagesize, PROT_READ | PROT_WRITE),
+			       "mprotect"))
+			return false;
+		break;
+	case THP_SINGLE_PTE:
+	case THP_SINGLE_PTE_SWAP:
+		/* Zap all but the first subpage: one PTE maps one subpage. */
+		if (!EXPECT_EQ(0, madvise(m->mem + pagesize, m->len - pagesize,
+					  MADV_DONTNEED), "MADV_DONTNEED"))
+			return false;
+		m->len = pagesize;
+		m->win = pagesize;
+		if (!EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_THP), "the page left is no THP"))
+			return false;
+		break;
+	case THP_MREMAP:
+		/* Move the upper half elsewhere; test the moved half. */
+		half = m->len / 2;
+		m->map2 = mmap(NULL, half, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (!EXPECT_TRUE(m->map2 != MAP_FAILED, "mmap: %s", strerror(errno))) {
+			m->map2 = NULL;
+			return false;
+		}
+		m->map2_len = half;
+		p = mremap(m->mem + half, half, half, MREMAP_MAYMOVE | MREMAP_FIXED, m->map2);
+		if (!EXPECT_TRUE(p == m->map2, "mremap: %s", strerror(errno)))
+			return false;
+		memmove(m->shadow, m->shadow + half, half);
+		m->mem = m->map2;
+		m->len = half;
+		m->win = half;
+		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_THP), "the moved half is no THP") &&
+		       check_memory(m);
+	case THP_SHARED:
+		return setup_partly_shared(m);
+	default:
+		break;
+	}
+	return !(K(k) & K_SWAPPED) || setup_swapout(m);
+}
+
+/* Map and populate one kind of memory. False: skip (cur.skip) or fail. */
+static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	enum kind_type k = kd->type;
+
 	memset(m, 0, sizeof(*m));
 	m->kind = k;
+	m->thpsize = kd->thpsize;
 	m->shadow = calloc(1, WIN_MAX);
 	if (!EXPECT_TRUE(m->shadow, "calloc"))
 		return false;
@@ -394,7 +621,7 @@ static bool mem_setup(struct mem *m, enum kind k, int hugetlb_pages)
 	switch (k) {
 	case BASE:
 	case ZERO:
-	case SWAP:
+	case BASE_SWAP:
 		m->map = mmap(NULL, pagesize, PROT_READ | PROT_WRITE, flags, -1, 0);
 		if (!EXPECT_TRUE(m->map != MAP_FAILED, "mmap: %s", strerror(errno))) {
 			m->map = NULL;
@@ -413,56 +640,16 @@ static bool mem_setup(struct mem *m, enum kind k, int hugetlb_pages)
 					   "a read fault did not map the zero page");
 		}
 		mem_write(m);
-		if (k == SWAP) {
-			if (!util_swap_enabled()) {
-				SKIP("no swap in /proc/swaps (swapon a device; the VM has zram)");
-				return false;
-			}
-			madvise(m->mem, pagesize, MADV_PAGEOUT);
-			return EXPECT_TRUE(pagemap(m->mem) & PM_SWAP,
-					   "setup: MADV_PAGEOUT left the page in memory, with swap on");
-		}
-		return true;
+		return k != BASE_SWAP || setup_swapout(m);
 	case THP_PMD:
-		return setup_thp(m);
+	case THP_PMD_SWAP:
 	case THP_PTE:
-		/* Map one subpage R/O and back: the PMD is split into PTEs. */
-		if (!setup_thp(m))
-			return false;
-		return EXPECT_EQ(0, mprotect(m->mem + pagesize, pagesize, PROT_READ),
-				 "mprotect") &&
-		       EXPECT_EQ(0, mprotect(m->mem + pagesize, pagesize,
-					     PROT_READ | PROT_WRITE), "mprotect");
+	case THP_PTE_SWAP:
 	case THP_SINGLE_PTE:
-		/* Zap all but the first subpage: one PTE maps one subpage. */
-		if (!setup_thp(m))
-			return false;
-		if (!EXPECT_EQ(0, madvise(m->mem + pagesize, pmdsize - pagesize,
-					  MADV_DONTNEED), "MADV_DONTNEED"))
-			return false;
-		m->len = pagesize;
-		m->win = pagesize;
-		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_THP), "the page left is no THP");
+	case THP_SINGLE_PTE_SWAP:
 	case THP_MREMAP:
-		/* Move the upper half elsewhere; test the moved half. */
-		if (!setup_thp(m))
-			return false;
-		half = pmdsize / 2;
-		m->map2 = mmap(NULL, half, PROT_NONE, flags, -1, 0);
-		if (!EXPECT_TRUE(m->map2 != MAP_FAILED, "mmap: %s", strerror(errno))) {
-			m->map2 = NULL;
-			return false;
-		}
-		m->map2_len = half;
-		p = mremap(m->mem + half, half, half, MREMAP_MAYMOVE | MREMAP_FIXED, m->map2);
-		if (!EXPECT_TRUE(p == m->map2, "mremap: %s", strerror(errno)))
-			return false;
-		memmove(m->shadow, m->shadow + half, half);
-		m->mem = m->map2;
-		m->len = half;
-		m->win = half;
-		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_THP), "the moved half is no THP") &&
-		       check_memory(m);
+	case THP_SHARED:
+		return setup_thp_type(m);
 	case HUGETLB_2M:
 	case HUGETLB_1G:
 		m->hsize = kind_hsize(k);
@@ -552,7 +739,11 @@ struct test_case {
 	int method;
 	uint64_t flags;
 	int hugetlb_pages;	/* hugetlb pages of that size the case needs */
+	unsigned int opt;	/* OPT_*, or a case's own variant */
 };
+
+#define OPT_MPROTECT	0x1	/* mprotect() R/O and R/W before the write */
+#define OPT_AFTER_FORK	0x2	/* take after fork(), not before */
 
 /* ---- what the pin says ---- */
 
@@ -634,15 +825,21 @@ static bool mapped_once(const struct mem *m, const struct mmprobe_pin_page *p)
  */
 static bool check_exclusive_rule(const struct mem *m)
 {
+	/* The binary report: the text one costs 50 ms per 512 entries under TCG. */
+	static struct mmprobe_inspect_entry r[WIN_MAX_PAGES + 1];
 	static struct inspect_entry e[WIN_MAX_PAGES];
 	int i, n;
 
-	n = inspect_range(0, (uintptr_t)m->mem, (uintptr_t)m->mem + m->win, e, WIN_MAX_PAGES);
+	n = inspect_range_binary(0, (uintptr_t)m->mem, (uintptr_t)m->mem + m->win, r,
+				 ARRAY_SIZE(r));
 	if (n < 0) {
 		FAIL("inspect: %s", strerror(-n));
 		return false;
 	}
 	for (i = 0; i < n && i < WIN_MAX_PAGES; i++) {
+		if (!EXPECT_EQ(0, inspect_entry_from_binary(&r[i], &e[i]),
+			       "inspect: entry %d is a cut record", i))
+			return false;
 		if (strcmp(e[i].kind, "anon") && strcmp(e[i].kind, "hugetlb"))
 			continue;
 		if (!EXPECT_TRUE(e[i].exclusive == 1 || (e[i].write != 1 && e[i].pinned != 1),
@@ -823,6 +1020,7 @@ struct child_arg {
 	const uint64_t *pinned;	/* PFNs the parent has pinned, or NULL */
 	int method;
 	uint64_t flags;
+	size_t off, len;	/* the part of the window a child checks (len 0: all) */
 };
 
 /* In a child: tell the parent; a dead parent is the child's error. */
@@ -861,6 +1059,7 @@ static bool child_start(struct child *c, int (*fn)(struct child *, struct child_
 	if (!c->pid) {
 		close(c->up[0]);
 		close(c->down[1]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		_exit(fn(c, arg));
 	}
 	close(c->up[1]);
@@ -927,6 +1126,19 @@ static int child_check_copied(const struct child_arg *a)
 
 /* ---- the cases ---- */
 
+/*
+ * The order a page was pinned at. A swapped-out page comes back as a base
+ * page or in a folio of its old size, as the kernel's swap-in decides; a
+ * page that was shared may be copied by the pin's unsharing: either order
+ * then, which kpageflags must confirm (see case_describe()).
+ */
+static bool order_ok(const struct mem *m, size_t i, unsigned int order, uint64_t seen)
+{
+	if (seen == order)
+		return true;
+	return (is_swapped(m) || was_shared(m, i)) && seen == 0;
+}
+
 /* A short-term R/O pin reports what pagemap and kpageflags say. */
 static void case_describe(struct mem *m, const struct test_case *tc)
 {
@@ -938,7 +1150,7 @@ static void case_describe(struct mem *m, const struct test_case *tc)
 	size_t i;
 	int fd;
 
-	if (m->kind == ZERO || m->kind == BASE || m->kind == SWAP) {
+	if (m->kind == ZERO || m->kind == BASE || m->kind == BASE_SWAP) {
 		kind = m->kind == ZERO ? MMPROBE_PIN_KIND_ZERO : MMPROBE_PIN_KIND_ANON;
 		level = MMPROBE_PIN_LEVEL_PTE;
 		order = 0;
@@ -949,11 +1161,12 @@ static void case_describe(struct mem *m, const struct test_case *tc)
 	} else if (is_hugetlb(m)) {
 		kind = MMPROBE_PIN_KIND_HUGETLB;
 		level = m->kind == HUGETLB_1G ? MMPROBE_PIN_LEVEL_PUD : MMPROBE_PIN_LEVEL_PMD;
-		order = __builtin_ctzl(m->hsize / pagesize);
+		order = order_of(m->hsize);
 	} else {
+		/* Every other THP type is PTE-mapped, swapped out ones too. */
 		kind = MMPROBE_PIN_KIND_ANON;
 		level = MMPROBE_PIN_LEVEL_PTE;
-		order = pmd_order;
+		order = order_of(m->thpsize);
 	}
 
 	fd = open_session();
@@ -973,13 +1186,14 @@ static void case_describe(struct mem *m, const struct test_case *tc)
 		    !EXPECT_EQ(pfn, p[i].pfn, "page %zu: pfn, against pagemap", i) ||
 		    !EXPECT_EQ(kind, p[i].kind, "page %zu: kind", i) ||
 		    !EXPECT_EQ(level, p[i].level, "page %zu: level", i) ||
-		    !EXPECT_EQ(order, p[i].order, "page %zu: order", i) ||
+		    !EXPECT_TRUE(order_ok(m, i, order, p[i].order), "page %zu: order %llu, not %u",
+				 i, (unsigned long long)p[i].order, order) ||
 		    !EXPECT_EQ(zero ? MMPROBE_PIN_NA : 1, p[i].exclusive,
 			       "page %zu: exclusive", i) ||
 		    !EXPECT_EQ(!zero, p[i].pinned, "page %zu: pinned", i) ||
 		    !EXPECT_EQ(zero, kpf(pfn, KPF_ZERO_PAGE),
 			       "page %zu: kpageflags ZERO_PAGE", i) ||
-		    !EXPECT_EQ(order == pmd_order && !is_hugetlb(m), kpf(pfn, KPF_THP),
+		    !EXPECT_EQ(p[i].order && !is_hugetlb(m), kpf(pfn, KPF_THP),
 			       "page %zu: kpageflags THP", i) ||
 		    !EXPECT_EQ(is_hugetlb(m), kpf(pfn, KPF_HUGE_BIT),
 			       "page %zu: kpageflags HUGE", i) ||
@@ -1060,11 +1274,13 @@ out:
 
 static int child_wait_then_check(struct child *c, struct child_arg *a)
 {
+	size_t len = a->len ? a->len : a->m->win;
+
 	pipe_post(c->up[1]);
 	if (!pipe_wait(c->down[0]))
 		return CHILD_ERROR;
 	/* The parent's pin and write moved the parent, not the child. */
-	return memcmp(a->m->mem, a->m->shadow, a->m->win) ? CHILD_DATA : CHILD_OK;
+	return memcmp(a->m->mem + a->off, a->m->shadow + a->off, len) ? CHILD_DATA : CHILD_OK;
 }
 
 /*
@@ -1081,7 +1297,7 @@ static void case_ro_pin_shared(struct mem *m, const struct test_case *tc)
 	const uint64_t *pms;
 	uint64_t before[WIN_MAX_PAGES], pinned[WIN_MAX_PAGES];
 	struct child_arg a = { .m = m };
-	bool swapped = m->kind == SWAP;
+	bool swapped = is_swapped(m);
 	struct child c;
 	uint64_t h;
 	size_t i;
@@ -1148,7 +1364,7 @@ static void case_ro_pin_prev_shared(struct mem *m, const struct test_case *tc)
 	if (!child_start(&c, child_exit, &a) || !child_reap(&c))
 		goto out;
 	/* A reference does not unshare: it shows the page is not exclusive. */
-	if (m->kind != SWAP) {
+	if (!is_swapped(m)) {
 		if (!take(fd, m, MMPROBE_PIN_METHOD_GUP_FAST, 0, &h))
 			goto out;
 		p = describe(fd, h, m, false);
@@ -1195,8 +1411,9 @@ static void case_ro_pin_ro_exclusive(struct mem *m, const struct test_case *tc)
 	fd = start_case(m, tc, &h, pinned);
 	if (fd < 0)
 		return;
-	for (i = 0; i < nr_pages(m) && m->kind != SWAP; i++)
-		if (!EXPECT_EQ(before[i], pinned[i], "page %zu: copied by the pin", i))
+	for (i = 0; i < nr_pages(m) && !is_swapped(m); i++)
+		if (!was_shared(m, i) &&
+		    !EXPECT_EQ(before[i], pinned[i], "page %zu: copied by the pin", i))
 			goto out;
 	mem_write(m);
 	check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
@@ -1468,8 +1685,10 @@ static int child_take_unmap_read(struct child *c, struct child_arg *a)
 }
 
 /*
- * vmsplice() in the child, the child unmaps, the parent writes: what the
- * child took R/O must keep the data of fork time. A R/O reference (the
+ * vmsplice() in the child, the child unmaps, the parent writes (with
+ * OPT_MPROTECT after mprotect() R/O and R/W, which may map the page
+ * writable without a fault): what the child took R/O must keep the data of
+ * fork time. A R/O reference (the
  * vmsplice() of old) relies on the parent's write fault copying a page
  * with a raised refcount; a R/O pin unshares in the child. Guards
  * CVE-2020-29374 ("gup: document and work around 'COW can break either
@@ -1483,7 +1702,8 @@ static void case_vmsplice_child(struct mem *m, const struct test_case *tc)
 
 	if (!child_start(&c, child_take_unmap_read, &a))
 		return;
-	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child could not take and unmap")) {
+	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child could not take and unmap") &&
+	    (!(tc->opt & OPT_MPROTECT) || mprotect_ro_rw(m->mem, m->len))) {
 		mem_write(m);
 		check_memory(m);
 	}
@@ -1505,13 +1725,18 @@ static int child_write(struct child *c, struct child_arg *a)
 }
 
 /*
- * vmsplice() in the parent before fork, the parent unmaps after fork, the
+ * vmsplice() in the parent before fork (with OPT_AFTER_FORK: after it,
+ * on a page shared with the child), the parent unmaps after fork, the
  * child writes: what the parent took R/O must keep the data of fork time.
- * With a pin the page was copied for the child at fork; with a reference
- * the child's write fault must copy. The mirror image of the case above.
+ * With a pin the page was copied for the child at fork (or unshared by the
+ * pin after it); with a reference the child's write fault must copy, as
+ * the page has a reference the mapping does not explain. The mirror image
+ * of the case above: cow.c's "vmsplice() before fork(), unmap in parent
+ * after fork()" and "vmsplice() + unmap in parent after fork()".
  */
 static void case_vmsplice_parent(struct mem *m, const struct test_case *tc)
 {
+	bool after = tc->opt & OPT_AFTER_FORK;
 	struct child_arg a = { .m = m };
 	struct child c;
 	uint64_t h;
@@ -1520,14 +1745,15 @@ static void case_vmsplice_parent(struct mem *m, const struct test_case *tc)
 	fd = open_session();
 	if (fd < 0)
 		return;
-	if (!take(fd, m, tc->method, tc->flags, &h))
+	if (!after && !take(fd, m, tc->method, tc->flags, &h))
 		goto out;
 	if (!child_start(&c, child_write, &a))
 		goto out;
-	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start"))
+	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start") &&
+	    (!after || take(fd, m, tc->method, tc->flags, &h)))
 		EXPECT_EQ(0, munmap(m->mem, m->len), "munmap");
 	tell_child(&c);
-	if (!child_reap(&c))
+	if (!child_reap(&c) || cur.failed)
 		goto out;
 	ret = pin_util_read(fd, h, 0, nr_pages(m), read_buf);
 	if (ret)
@@ -1538,6 +1764,128 @@ out:
 	close(fd);
 }
 
+/*
+ * fork() without GUP, then the parent writes (with OPT_MPROTECT after
+ * mprotect() R/O and R/W): the child keeps the data of fork time, and the
+ * parent maps pages of its own again. Guards COW itself, cow.c's "Basic
+ * COW after fork()", and mprotect()'s upgrade of entries to writable
+ * without a fault (can_change_pte_writable(), "mm/mprotect: allow clean
+ * exclusive anon pages to be writable", v6.0), which must never make a
+ * shared anon page writable.
+ */
+static void case_cow(struct mem *m, const struct test_case *tc)
+{
+	struct child_arg a = { .m = m };
+	const uint64_t *pms;
+	struct child c;
+	size_t i;
+
+	if (!child_start(&c, child_wait_then_check, &a))
+		return;
+	if (!EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start"))
+		goto reap;
+	if ((tc->opt & OPT_MPROTECT) && !mprotect_ro_rw(m->mem, m->len))
+		goto reap;
+	mem_write(m);
+	if (!check_memory(m))
+		goto reap;
+	pms = pagemap_win(m->mem, nr_pages(m));
+	for (i = 0; i < nr_pages(m); i++)
+		if (!EXPECT_TRUE((pms[i] & PM_PRESENT) && (pms[i] & PM_MMAP_EXCL),
+				 "page %zu: not mapped exclusively after the write (%#llx)", i,
+				 (unsigned long long)pms[i]))
+			goto reap;
+	check_exclusive_rule(m);
+reap:
+	tell_child(&c);
+	child_reap(&c);
+}
+
+enum {
+	COLLAPSE_UNSHARED = 1,
+	COLLAPSE_FULLY_SHARED,
+	COLLAPSE_LOWER_SHARED,
+	COLLAPSE_UPPER_SHARED,
+};
+
+/*
+ * MADV_COLLAPSE the window into one PMD-mapped THP: kpageflags and smaps
+ * must say so. An allocation failure is the machine's (a skip).
+ */
+static bool collapse(struct mem *m, bool shared)
+{
+	static bool collapsed;	/* an unshared THP was collapsed in this run */
+	uint64_t first;
+
+	if (madvise(m->mem, m->len, MADV_COLLAPSE)) {
+		if (errno == EAGAIN || errno == ENOMEM)
+			SKIP("MADV_COLLAPSE: %s (no free huge page to collapse into)",
+			     strerror(errno));
+		else if (errno == EINVAL && shared && collapsed)
+			SKIP("MADV_COLLAPSE: EINVAL for a COW-shared THP, %s",
+			     "where an unshared one collapsed: the kernel does not collapse it");
+		else if (errno == EINVAL && !shared)
+			SKIP("MADV_COLLAPSE: EINVAL for an unshared THP (no MADV_COLLAPSE)");
+		else
+			FAIL("MADV_COLLAPSE: %s", strerror(errno));
+		return false;
+	}
+	collapsed |= !shared;
+	first = pfn_of(m->mem);
+	return EXPECT_TRUE(first && kpf(first, KPF_THP) && kpf(first, KPF_COMPOUND_HEAD_BIT) &&
+			   pfn_of(m->mem + m->len - pagesize) == first + nr_pages(m) - 1,
+			   "MADV_COLLAPSE left no THP (pfn %#llx)", (unsigned long long)first) &&
+	       EXPECT_EQ(m->len >> 10, util_smaps_kb(m->mem, "AnonHugePages"),
+			 "smaps AnonHugePages (kB) after MADV_COLLAPSE");
+}
+
+/*
+ * A PTE-mapped THP collapsed with MADV_COLLAPSE before fork, or after it
+ * while all, the lower or the upper half of it is COW-shared; then the
+ * parent writes: the child keeps what it shares. Guards the collapse of
+ * shared anon pages (cow.c's four MADV_COLLAPSE cases): khugepaged and
+ * MADV_COLLAPSE must copy into the new THP, never hand the parent's write
+ * to the child.
+ */
+static void case_collapse(struct mem *m, const struct test_case *tc)
+{
+	struct child_arg a = { .m = m };
+	size_t half = m->len / 2;
+	struct child c;
+
+	/* PTE-map the THP: MADV_COLLAPSE then has something to do. */
+	if (!EXPECT_EQ(0, mprotect(m->mem + pagesize, pagesize, PROT_READ), "mprotect") ||
+	    !EXPECT_EQ(0, mprotect(m->mem + pagesize, pagesize, PROT_READ | PROT_WRITE),
+		       "mprotect"))
+		return;
+	if (tc->opt == COLLAPSE_UNSHARED && !collapse(m, false))
+		return;
+	if (tc->opt == COLLAPSE_LOWER_SHARED || tc->opt == COLLAPSE_UPPER_SHARED) {
+		/* The child shares one half; MADV_DONTFORK keeps the other. */
+		a.off = tc->opt == COLLAPSE_LOWER_SHARED ? 0 : half;
+		a.len = half;
+		if (!EXPECT_EQ(0, madvise(m->mem + (a.off ? 0 : half), half, MADV_DONTFORK),
+			       "MADV_DONTFORK"))
+			return;
+	}
+	if (!child_start(&c, child_wait_then_check, &a))
+		return;
+	if (!EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start"))
+		goto reap;
+	/* MADV_DOFORK merges the VMAs again: the THP can be collapsed whole. */
+	if (a.len && !EXPECT_EQ(0, madvise(m->mem, m->len, MADV_DOFORK), "MADV_DOFORK"))
+		goto reap;
+	if (tc->opt != COLLAPSE_UNSHARED && !collapse(m, true))
+		goto reap;
+	mem_write(m);
+	check_memory(m);
+reap:
+	tell_child(&c);
+	child_reap(&c);
+}
+
+/* A case that takes nothing */
+#define NO_PIN		MMPROBE_PIN_METHOD_NONE
 #define PUP		MMPROBE_PIN_METHOD_PUP
 #define PUP_FAST	MMPROBE_PIN_METHOD_PUP_FAST
 #define GUP_FAST	MMPROBE_PIN_METHOD_GUP_FAST
@@ -1550,53 +1898,76 @@ static const struct test_case cases[] = {
 	 * unshares nothing present, so it names the page pagemap maps, with
 	 * the kind, level and order kpageflags and the setup imply.
 	 */
-	{ "R/O pin reports the mapped page", case_describe, K_ALL, PUP, 0, 1 },
+	{ "R/O pin reports the mapped page", case_describe, K_ALL, PUP, 0, 1, 0 },
 	/* See case_ro_longterm_fork(): copy at fork of R/O-pinned pages. */
 	{ "R/O longterm pin, fork, child writes", case_ro_longterm_fork,
-	  K_NOT_1G, PUP, RO_LT, 2 },
+	  K_NOT_1G, PUP, RO_LT, 2, 0 },
 	{ "R/O longterm pin, fork, child writes", case_ro_longterm_fork,
-	  K_NOT_1G, PUP_FAST, RO_LT, 2 },
+	  K_NOT_1G, PUP_FAST, RO_LT, 2, 0 },
 	/* See case_ro_pin_shared(): FAULT_FLAG_UNSHARE of shared pages. */
 	{ "R/O longterm pin of a page shared with a child", case_ro_pin_shared,
-	  K_ANON & K_NOT_1G, PUP, RO_LT, 2 },
+	  K_ANON & K_NOT_1G, PUP, RO_LT, 2, 0 },
 	{ "R/O longterm pin of a page shared with a child", case_ro_pin_shared,
-	  K_ANON & K_NOT_1G, PUP_FAST, RO_LT, 2 },
+	  K_ANON & K_NOT_1G, PUP_FAST, RO_LT, 2, 0 },
 	/* See case_ro_pin_prev_shared(): reuse after the sharing ended. */
 	{ "R/O longterm pin of a previously shared page", case_ro_pin_prev_shared,
-	  K_ANON & K_NOT_1G, PUP, RO_LT, 1 },
+	  K_ANON & K_NOT_1G, PUP, RO_LT, 1, 0 },
 	{ "R/O longterm pin of a previously shared page", case_ro_pin_prev_shared,
-	  K_ANON & K_NOT_1G, PUP_FAST, RO_LT, 1 },
+	  K_ANON & K_NOT_1G, PUP_FAST, RO_LT, 1, 0 },
 	/* See case_ro_pin_ro_exclusive(): no copy of a R/O exclusive page. */
 	{ "R/O longterm pin of a R/O-mapped exclusive page", case_ro_pin_ro_exclusive,
-	  K_ANON, PUP, RO_LT, 1 },
+	  K_ANON, PUP, RO_LT, 1, 0 },
 	{ "R/O longterm pin of a R/O-mapped exclusive page", case_ro_pin_ro_exclusive,
-	  K_ANON, PUP_FAST, RO_LT, 1 },
+	  K_ANON, PUP_FAST, RO_LT, 1, 0 },
 	/* See case_rw_pin_fork(): copy at fork, longterm or not. */
-	{ "R/W longterm pin, fork", case_rw_pin_fork, K_NOT_1G, PUP, RW_LT, 2 },
-	{ "R/W pin, fork", case_rw_pin_fork, K_NOT_1G, PUP_FAST, MMPROBE_PIN_WRITE, 2 },
+	{ "R/W longterm pin, fork", case_rw_pin_fork, K_NOT_1G, PUP, RW_LT, 2, 0 },
+	{ "R/W pin, fork", case_rw_pin_fork, K_NOT_1G, PUP_FAST, MMPROBE_PIN_WRITE, 2, 0 },
 	/* See case_pin_dontneed(): a pin keeps a page, not a mapping. */
 	{ "R/W longterm pin, MADV_DONTNEED, refault", case_pin_dontneed,
-	  K_NOT_1G, PUP, RW_LT, 2 },
+	  K_NOT_1G, PUP, RW_LT, 2, 0 },
 	/* See case_pin_mprotect_write(): reuse, not copy, after mprotect. */
 	{ "R/W longterm pin, mprotect R/O and R/W, write", case_pin_mprotect_write,
-	  K_ALL, PUP, RW_LT, 1 },
+	  K_ALL, PUP, RW_LT, 1, 0 },
 	/* See case_fork_shares(): fork() must map the page in the child. */
-	{ "fork shares an unpinned hugetlb page", case_fork_shares, K_HUGETLB, PUP, 0, 1 },
+	{ "fork shares an unpinned hugetlb page", case_fork_shares, K_HUGETLB, PUP, 0, 1, 0 },
 	/* See do_case_madv_fork(): the pre-5.9 way of protecting pins. */
-	{ "R/W longterm pin, MADV_DONTFORK, fork", case_dontfork, K_ALL, PUP, RW_LT, 1 },
+	{ "R/W longterm pin, MADV_DONTFORK, fork", case_dontfork, K_ALL, PUP, RW_LT, 1, 0 },
 	/* MADV_WIPEONFORK takes private anon VMAs only: not hugetlb. */
 	{ "R/W longterm pin, MADV_WIPEONFORK, fork", case_wipeonfork,
-	  K_ALL & ~K_HUGETLB, PUP, RW_LT, 1 },
+	  K_ALL & ~K_HUGETLB, PUP, RW_LT, 1, 0 },
 	/* See case_vmsplice_child(): CVE-2020-29374. */
 	{ "R/O reference in child, child unmaps, parent writes", case_vmsplice_child,
-	  K_ANON & K_NOT_1G, GUP_FAST, 0, 1 },
+	  K_ANON & K_NOT_1G, GUP_FAST, 0, 1, 0 },
 	{ "R/O pin in child, child unmaps, parent writes", case_vmsplice_child,
-	  K_ANON & K_NOT_1G, PUP_FAST, 0, 2 },
+	  K_ANON & K_NOT_1G, PUP_FAST, 0, 2, 0 },
 	/* See case_vmsplice_parent(). */
 	{ "R/O reference, fork, parent unmaps, child writes", case_vmsplice_parent,
-	  K_ANON & K_NOT_1G, GUP_FAST, 0, 1 },
+	  K_ANON & K_NOT_1G, GUP_FAST, 0, 1, 0 },
 	{ "R/O pin, fork, parent unmaps, child writes", case_vmsplice_parent,
-	  K_ANON & K_NOT_1G, PUP_FAST, 0, 2 },
+	  K_ANON & K_NOT_1G, PUP_FAST, 0, 2, 0 },
+	/* See case_cow(): COW without GUP. */
+	{ "COW after fork, parent writes", case_cow, K_NOT_1G, NO_PIN, 0, 2, 0 },
+	{ "COW after fork, mprotect R/O and R/W, parent writes", case_cow,
+	  K_NOT_1G, NO_PIN, 0, 2, OPT_MPROTECT },
+	/* See case_vmsplice_child(), with mprotect() before the write. */
+	{ "R/O reference in child, child unmaps, mprotect, parent writes", case_vmsplice_child,
+	  K_ANON & K_NOT_1G, GUP_FAST, 0, 1, OPT_MPROTECT },
+	{ "R/O pin in child, child unmaps, mprotect, parent writes", case_vmsplice_child,
+	  K_ANON & K_NOT_1G, PUP_FAST, 0, 2, OPT_MPROTECT },
+	/* See case_vmsplice_parent(), taken after fork. */
+	{ "fork, R/O reference, parent unmaps, child writes", case_vmsplice_parent,
+	  K_ANON & K_NOT_1G, GUP_FAST, 0, 1, OPT_AFTER_FORK },
+	{ "fork, R/O pin, parent unmaps, child writes", case_vmsplice_parent,
+	  K_ANON & K_NOT_1G, PUP_FAST, 0, 2, OPT_AFTER_FORK },
+	/* See case_collapse(): MADV_COLLAPSE of COW-shared anon pages. */
+	{ "MADV_COLLAPSE, fork, parent writes", case_collapse,
+	  K(THP_PMD), NO_PIN, 0, 0, COLLAPSE_UNSHARED },
+	{ "fork, MADV_COLLAPSE of a fully shared THP, parent writes", case_collapse,
+	  K(THP_PMD), NO_PIN, 0, 0, COLLAPSE_FULLY_SHARED },
+	{ "fork, MADV_COLLAPSE of a THP shared in its lower half, parent writes",
+	  case_collapse, K(THP_PMD), NO_PIN, 0, 0, COLLAPSE_LOWER_SHARED },
+	{ "fork, MADV_COLLAPSE of a THP shared in its upper half, parent writes",
+	  case_collapse, K(THP_PMD), NO_PIN, 0, 0, COLLAPSE_UPPER_SHARED },
 };
 
 /* ---- the pin file itself ---- */
@@ -2180,21 +2551,146 @@ static void check_balance(const struct pin_acct *base, const struct mem *m)
 		  "nr_foll_pin_acquired rise (system-wide, at least ours)");
 }
 
-static void run_case(const struct test_case *tc, enum kind kind)
+static void run_case(const struct test_case *tc, const struct kind *kd)
 {
 	struct pin_acct base;
 	struct mem m;
 
 	memset(&cur, 0, sizeof(cur));
 	acct_read(&base, 0);
-	if (mem_setup(&m, kind, tc->hugetlb_pages) && !cur.failed)
+	if (mem_setup(&m, kd, tc->hugetlb_pages) && !cur.failed)
 		tc->fn(&m, tc);
 	check_unpinned(&m, m.map, m.map_len);
 	check_unpinned(&m, m.map2, m.map2_len);
 	mem_teardown(&m);
 	check_balance(&base, &m);
-	result("%s (%s%s) ... with %s", tc->desc, method_names[tc->method],
-	       tc->flags & MMPROBE_PIN_WRITE ? ", write" : "", kind_names[kind]);
+	if (tc->method == NO_PIN)
+		result("%s ... with %s", tc->desc, kd->name);
+	else
+		result("%s (%s%s) ... with %s", tc->desc, method_names[tc->method],
+		       tc->flags & MMPROBE_PIN_WRITE ? ", write" : "", kd->name);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	const size_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* The anon mTHP sizes: every THP_DIR/hugepages-*kB/enabled but the PMD size's. */
+static void find_mthp_sizes(void)
+{
+	struct dirent *e;
+	unsigned long kb;
+	DIR *d;
+
+	d = opendir(THP_DIR);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[sizeof(THP_DIR) + sizeof(e->d_name) + 16];
+
+		if (sscanf(e->d_name, "hugepages-%lukB", &kb) != 1)
+			continue;
+		have_mthp_dirs = true;
+		/* A size without "enabled" is for files only (8 kB on 7.3). */
+		snprintf(path, sizeof(path), THP_DIR "/%s/enabled", e->d_name);
+		if (access(path, W_OK)) {
+			ksft_print_msg("%lu kB: no %s, not an anon THP size\n", kb, path);
+			continue;
+		}
+		if ((kb << 10) != pmdsize && nr_mthp_sizes < (int)ARRAY_SIZE(mthp_sizes))
+			mthp_sizes[nr_mthp_sizes++] = kb << 10;
+	}
+	closedir(d);
+	qsort(mthp_sizes, nr_mthp_sizes, sizeof(mthp_sizes[0]), cmp_size);
+}
+
+static void add_kind(enum kind_type type, size_t thpsize)
+{
+	struct kind *k = &kinds[nr_kinds++];
+
+	k->type = type;
+	k->thpsize = thpsize;
+	if ((K(type) & K_THP) && thpsize)
+		snprintf(k->name, sizeof(k->name), "%s (%zu kB)", type_names[type], thpsize >> 10);
+	else if (K(type) & K_THP)
+		snprintf(k->name, sizeof(k->name), "%s (mTHP)", type_names[type]);
+	else
+		snprintf(k->name, sizeof(k->name), "%s", type_names[type]);
+}
+
+/*
+ * Every kind of memory this kernel has, as cow.c runs them: each THP type
+ * for the PMD size and for every mTHP size. A kernel without
+ * THP_DIR/hugepages-*kB gets one kind of each mTHP type, whose cases skip.
+ */
+static void find_kinds(void)
+{
+	enum kind_type t;
+	int i;
+
+	add_kind(BASE, 0);
+	add_kind(BASE_SWAP, 0);
+	for (t = THP_PMD; t <= THP_SHARED; t++)
+		add_kind(t, pmdsize);
+	for (i = 0; i < (have_mthp_dirs ? nr_mthp_sizes : 1); i++)
+		for (t = THP_PMD; t <= THP_SHARED; t++)
+			if (K(t) & K_THP_SIZED)
+				add_kind(t, have_mthp_dirs ? mthp_sizes[i] : 0);
+	add_kind(HUGETLB_2M, 0);
+	add_kind(HUGETLB_1G, 0);
+	add_kind(ZERO, 0);
+	add_kind(HUGE_ZERO, 0);
+}
+
+/*
+ * Enable one THP size alone, "madvise" (the mappings MADV_HUGEPAGE), as
+ * cow.c does; the PMD size for the kinds that are no THP (the huge zero
+ * page needs it). Nothing to do without THP_DIR/hugepages-*kB.
+ */
+static void thp_select(size_t size)
+{
+	static size_t selected;
+	char path[128];
+	int i;
+
+	if (!have_mthp_dirs || !cap.thp || size == selected)
+		return;
+	for (i = -1; i < nr_mthp_sizes; i++) {
+		size_t s = i < 0 ? pmdsize : mthp_sizes[i];
+
+		snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/enabled", s >> 10);
+		if (util_setting_set(path, s == size ? "madvise" : "never"))
+			ksft_print_msg("cannot write %s\n", path);
+	}
+	selected = size;
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Every case on one kind, its time printed as a KTAP comment. */
+static void run_kind(struct kind *kd)
+{
+	unsigned long long t0 = now_ns();
+	unsigned int i, n = 0;
+
+	thp_select(kd->thpsize && (K(kd->type) & K_THP) ? kd->thpsize : pmdsize);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (!(cases[i].kinds & K(kd->type)))
+			continue;
+		run_case(&cases[i], kd);
+		n++;
+	}
+	kd->ns = now_ns() - t0;
+	ksft_print_msg("kind %s: %u cases, %llu ms\n", kd->name, n, kd->ns / 1000000);
 }
 
 static int read_cap(const char *text, const char *key)
@@ -2263,9 +2759,14 @@ int main(int argc, char **argv)
 	if (vmpin_kb(0) < 0)
 		ksft_exit_fail_msg("no VmPin in /proc/self/status\n");
 
+	find_mthp_sizes();
+	find_kinds();
+	ksft_print_msg("%d kinds of memory; mTHP sizes: %d%s\n", nr_kinds, nr_mthp_sizes,
+		       have_mthp_dirs ? "" : " (no " THP_DIR "/hugepages-*kB)");
 	plan = ARRAY_SIZE(interface_tests);
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		plan += __builtin_popcount(cases[i].kinds);
+	for (k = 0; k < (unsigned int)nr_kinds; k++)
+		for (i = 0; i < ARRAY_SIZE(cases); i++)
+			plan += !!(cases[i].kinds & K(kinds[k].type));
 	ksft_set_plan(plan);
 
 	for (i = 0; i < ARRAY_SIZE(interface_tests); i++) {
@@ -2277,10 +2778,8 @@ int main(int argc, char **argv)
 		check_balance(&base, NULL);
 		result("%s", interface_tests[i].desc);
 	}
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		for (k = 0; k < NR_KINDS; k++)
-			if (cases[i].kinds & K(k))
-				run_case(&cases[i], k);
+	for (k = 0; k < (unsigned int)nr_kinds; k++)
+		run_kind(&kinds[k]);
 
 	util_settings_restore();
 	util_skips_report();
