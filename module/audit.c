@@ -279,7 +279,7 @@ static int audit_walk_pud(struct mmprobe_walk *walk, unsigned long addr,
 	struct audit_entry e = {
 		.level = MMPROBE_LEVEL_PUD,
 		.write = pud_write(pud),
-		.dirty = pud_dirty(pud),
+		.dirty = mmprobe_pud_dirty(pud),
 	};
 
 	run->entries++;

@@ -169,6 +169,29 @@ static inline bool mmprobe_pud_special(pud_t pud)
 }
 
 /*
+ * The dirty and soft-dirty bits of a PUD leaf outside hugetlb (DAX, huge
+ * PFN maps), which only architectures with THP at PUD level have: x86-64
+ * has pud_dirty() and pud_soft_dirty(), arm64 neither.
+ */
+static inline bool mmprobe_pud_dirty(pud_t pud)
+{
+#ifdef CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD
+	return pud_dirty(pud);
+#else
+	return false;
+#endif
+}
+
+static inline bool mmprobe_pud_soft_dirty(pud_t pud)
+{
+#if defined(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD) && defined(CONFIG_HAVE_ARCH_SOFT_DIRTY)
+	return pud_soft_dirty(pud);
+#else
+	return false;
+#endif
+}
+
+/*
  * The userfaultfd bit of PTEs and PMDs: pte_uffd_wp() and friends were
  * renamed pte_uffd() when the bit stopped meaning only write-protect (7.x,
  * which added pgtable_supports_uffd() with them).

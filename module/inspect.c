@@ -494,9 +494,9 @@ static void inspect_pud_leaf(struct inspect_file *st, struct vm_area_struct *vma
 	struct inspect_leaf l = { .addr = addr, .level = MMPROBE_LEVEL_PUD, .pinned = -1 };
 
 	l.write = !!pud_write(pud);
-	l.dirty = !!pud_dirty(pud);
+	l.dirty = mmprobe_pud_dirty(pud);
 	l.young = !!pud_young(pud);
-	l.soft_dirty = !!pud_soft_dirty(pud);
+	l.soft_dirty = mmprobe_pud_soft_dirty(pud);
 	inspect_present(&l, vma, pud_pfn(pud), mmprobe_pud_special(pud));
 	inspect_emit(st, &l);
 }

@@ -86,7 +86,7 @@ vm_opts()
 # the guest's own vmtest.sh finds it all done.
 prepare_kernel()
 {
-	local k=$1 root release src out ok what
+	local k=$1 root release src out ok what r
 
 	root=$(prepare_root "$(series_suite "$k")")
 	release=$(resolve_release "$k" "$root")
@@ -118,6 +118,15 @@ prepare_kernel()
 		ok=1
 	fi
 	static_line "$what" "$ok"
+	# The module cross-built for the series' arm64 kernels (#22: no
+	# arm64 guest yet). Debian's 6.1 arm64 kernel has no
+	# DEVICE_MIGRATION, so no migrate_vma_*() for module/migrate.c.
+	for r in $(cross_releases "$k" "$release"); do
+		ok=0
+		(cross_build "$r" "$root" >/dev/null) 2>"$LOGDIR/cross-$r" || ok=1
+		[ "$ok" -eq 0 ] || sed 's/^/# /' "$LOGDIR/cross-$r"
+		static_line "W=1 cross build for $r" "$ok"
+	done
 	# dkms.conf as a test machine uses it: dkms build and install in the
 	# build root (the newest kernel's guest does it with vmtest.sh -D).
 	if [ "$k" != "$newest" ]; then
@@ -129,6 +138,15 @@ prepare_kernel()
 	# shellcheck disable=SC2046 # options, one a word
 	"$MMPROBE_TOP/scripts/vmtest.sh" -n -k "$k" $(vm_opts "$k") \
 		>/dev/null 2>"$LOGDIR/prep-$k" || true
+}
+
+# The arm64 kernels of series K whose amd64 kernel is RELEASE.
+cross_releases()
+{
+	case "$1" in
+	6.12) echo "${2%-amd64}-arm64" ;;
+	7.3) echo "${2%-amd64}-arm64 ${2%-amd64}-arm64-16k" ;;
+	esac
 }
 
 static_line()

@@ -154,6 +154,7 @@ prepare_root()
 	cache_lock "root-$suite"
 	if [ ! -e "$root/.mmprobe-root" ]; then
 		log "creating the $suite build root (debootstrap, about a minute)"
+		! mountpoint -q "$root/proc" || umount "$root/proc"
 		rm -rf "$root"
 		debootstrap --variant=minbase \
 			--include="$(suite_compiler "$suite"),$ROOT_PACKAGES" \
@@ -314,7 +315,7 @@ build_in_root()
 	cache_lock "build-$release-$key"
 	[ -e "$root$out/.mmprobe-build" ] && { echo "$root$out"; return 0; }
 
-	trap 'rm -rf "${root:?}$out"' EXIT
+	trap 'rm -rf "${root:?}${out:?}"' EXIT
 	rm -rf "$root$out"
 	mkdir -p "$root$out/tree" "$root$ksft"
 	source_tar Kbuild Makefile module selftests | tar -xf - -C "$root$out/tree"
@@ -698,3 +699,74 @@ ksft_install()
 		>"$dest.log" 2>&1 ||
 		die "make -C selftests install failed for $release (see $dest.log)"
 }
+
+# Cross-build mmprobe.ko for another architecture's Debian kernel RELEASE
+# (7.3.4+deb13-arm64, say) in ROOT, as W=1 with warnings failing: the
+# release's headers (multiarch, extracted, so that their linux-kbuild is
+# the root's own, of the same version, which cross-builds) and the cross
+# compiler their Makefile names ($(CROSS_COMPILE)gcc-N). Only the module:
+# the selftests and a guest of that architecture are not made yet. Prints
+# the build's log; fails on a warning.
+cross_build()
+(
+	local release=$1 root=$2 hdr out=/build/cross.$$ debs="" key stamp
+
+	case "$release" in
+	*-arm64|*-arm64-16k|*-arm64-64k) ;;
+	*) die "cross_build: no cross compiler known for $release" ;;
+	esac
+	hdr=/usr/src/linux-headers-$release
+	# Both are set before the trap: an empty one would name the root.
+	trap 'rm -rf "$debs" "${root:?}${out:?}"' EXIT
+	# The root's lock while it changes; the build is a directory's own.
+	[ -e "$root$hdr/.mmprobe-cross" ] || (
+		cache_lock "root-$(basename "$root" | sed 's/^root-//')"
+		trap 'rm -rf "$debs"' EXIT
+		[ -e "$root$hdr/.mmprobe-cross" ] && exit 0
+		log "installing the arm64 cross compiler and linux-headers-$release"
+		if ! in_root "$root" dpkg --print-foreign-architectures | grep -qx arm64; then
+			in_root "$root" dpkg --add-architecture arm64
+			root_apt "$root" update >/dev/null || die "apt-get update failed"
+		fi
+		root_apt "$root" install -y --no-install-recommends gcc-aarch64-linux-gnu \
+			>/dev/null || die "could not install gcc-aarch64-linux-gnu"
+		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
+		chmod 777 "$debs"	# apt downloads as _apt
+		in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q \
+			linux-headers-$release:arm64" >/dev/null ||
+			die "could not download linux-headers-$release:arm64"
+		# Into the root's merged /usr: a package of 6.1 still ships
+		# ./lib/modules, and a plain extraction would make /lib a
+		# directory in place of its symlink (and the loader vanish).
+		dpkg-deb --fsys-tarfile "$debs"/linux-headers-*.deb |
+			tar -x --keep-directory-symlink -C "$root" ||
+			die "could not extract linux-headers-$release"
+		rm -rf "$debs"
+		[ -e "$root$hdr/scripts/Makefile.build" ] ||
+			die "linux-headers-$release: its linux-kbuild is not in the root"
+		touch "$root$hdr/.mmprobe-cross"
+	) || exit
+	# Done once per state of the sources and headers: a stamp.
+	key=$({ source_tar Kbuild Makefile module; cat "$root$hdr/Module.symvers"; } |
+		sha256sum | cut -c1-16)
+	stamp=$root/build/cross-$release-$key.ok
+	if [ -e "$stamp" ]; then
+		cat "$stamp"
+		return 0
+	fi
+	mkdir -p "$root$out/tree"
+	source_tar Kbuild Makefile module | tar -xf - -C "$root$out/tree"
+	if ! in_root "$root" make -C "$hdr" M="$out/tree" ARCH=arm64 \
+			CROSS_COMPILE=aarch64-linux-gnu- W=1 modules \
+			>"$root$out/build.log" 2>&1 ||
+			grep -q 'warning:' "$root$out/build.log"; then
+		cat "$root$out/build.log" >&2
+		die "the cross build for $release failed or warned"
+	fi
+	# ELF e_machine 183: EM_AARCH64
+	[ "$(od -An -tu2 -j18 -N2 "$root$out/tree/mmprobe.ko" | tr -d ' ')" = 183 ] ||
+		die "the cross build for $release made no arm64 module"
+	rm -f "$root"/build/cross-"$release"-*.ok
+	cp "$root$out/build.log" "$stamp"
+	cat "$stamp"
+)
