@@ -15,6 +15,8 @@
 #                         Documentation/robustness.rst)
 #   make check-upstream   the kernel's own cow, gup_longterm and gup_test on
 #                         every kernel, before and after mmprobe's gup_test
+#   make check-arm64      mmprobe in Debian's 7.3 arm64 kernels, 4 KiB and 16 KiB
+#                         pages (cross-built; no selftests yet: issue #22)
 #   make soak             the suite SOAK_RUNS times (default 5) on every kernel,
 #                         plus once under background load: the flaky cases
 #   make kernel-config    the config fragment your own kernel needs for
@@ -60,6 +62,10 @@ check-debug:
 check-upstream:
 	scripts/check-upstream.sh $(KERNELS)
 
+check-arm64:
+	scripts/arm64-boot.sh -k 7.3-arm64
+	scripts/arm64-boot.sh -k 7.3-arm64-16k
+
 soak:
 	scripts/soak.sh -n $(SOAK_RUNS) $(KERNELS)
 
@@ -70,4 +76,5 @@ clean-cache:
 	scripts/clean-cache.sh
 
 .PHONY: all module modules_install selftests clean vm report check check-debug check-upstream soak
+.PHONY: check-arm64
 .PHONY: kernel-config clean-cache

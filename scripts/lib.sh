@@ -81,7 +81,8 @@ need_host_tools()
 {
 	local missing="" cmds="" tool name=""
 
-	for tool in qemu-system-x86_64:qemu-system-x86 debootstrap:debootstrap \
+	for tool in qemu-system-x86_64:qemu-system-x86 qemu-system-aarch64:qemu-system-arm \
+		    debootstrap:debootstrap \
 		    cpio:cpio chroot:coreutils timeout:coreutils depmod:kmod \
 		    xz:xz-utils zstd:zstd dpkg-deb:dpkg cmp:diffutils \
 		    mountpoint:util-linux unshare:util-linux; do
@@ -196,7 +197,7 @@ resolve_release()
 # Fetch (once) image, modules and headers of a release.
 fetch_kernel()
 (
-	local release=$1 root=$2 dir=$MMPROBE_CACHE/kernel-$1 deb pkgs debs=""
+	local release=$1 root=$2 dir=$MMPROBE_CACHE/kernel-$1 deb pkgs debs="" qual=""
 
 	cache_lock "kernel-$release"
 	trap 'rm -rf "$debs"' EXIT
@@ -206,8 +207,12 @@ fetch_kernel()
 		mkdir -p "$dir/debs"
 		# Since 7.x the image package is split: take every linux-*
 		# package of this release that the image depends on.
-		pkgs="linux-image-$release $(in_root "$root" apt-cache depends \
-			"linux-image-$release" | awk '/Depends: linux-/ {print $2}' |
+		# An arm64 kernel's packages are a foreign architecture's.
+		case "$release" in
+		*-arm64|*-arm64-*k) qual=:arm64 ;;
+		esac
+		pkgs="linux-image-$release$qual $(in_root "$root" apt-cache depends \
+			"linux-image-$release$qual" | awk '/Depends: linux-/ {print $2}' |
 			{ grep -F -- "$release" || true; } | sort -u | tr '\n' ' ')"
 		# A download directory of this run's own.
 		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
@@ -232,7 +237,8 @@ fetch_kernel()
 			die "depmod failed for $release"
 		touch "$dir/.mmprobe-kernel"
 	fi
-	if [ ! -d "$root/usr/src/linux-headers-$release" ]; then
+	# An arm64 kernel's headers are cross_build's.
+	if [ -z "$qual" ] && [ ! -d "$root/usr/src/linux-headers-$release" ]; then
 		log "installing linux-headers-$release in the build root"
 		root_apt "$root" install -y --no-install-recommends "linux-headers-$release" \
 			>/dev/null || die "could not install linux-headers-$release"
@@ -709,7 +715,7 @@ ksft_install()
 # the build's log; fails on a warning.
 cross_build()
 (
-	local release=$1 root=$2 hdr out=/build/cross.$$ debs="" key stamp
+	local release=$1 root=$2 hdr out=/build/cross.$$ debs="" key keep
 
 	case "$release" in
 	*-arm64|*-arm64-16k|*-arm64-64k) ;;
@@ -746,12 +752,13 @@ cross_build()
 			die "linux-headers-$release: its linux-kbuild is not in the root"
 		touch "$root$hdr/.mmprobe-cross"
 	) || exit
-	# Done once per state of the sources and headers: a stamp.
+	# Done once per state of the sources and headers, kept in
+	# build/cross-<release>-<key>: mmprobe.ko and build.log.
 	key=$({ source_tar Kbuild Makefile module; cat "$root$hdr/Module.symvers"; } |
 		sha256sum | cut -c1-16)
-	stamp=$root/build/cross-$release-$key.ok
-	if [ -e "$stamp" ]; then
-		cat "$stamp"
+	keep=/build/cross-$release-$key
+	if [ -e "$root$keep/mmprobe.ko" ]; then
+		echo "$root$keep"
 		return 0
 	fi
 	mkdir -p "$root$out/tree"
@@ -766,7 +773,9 @@ cross_build()
 	# ELF e_machine 183: EM_AARCH64
 	[ "$(od -An -tu2 -j18 -N2 "$root$out/tree/mmprobe.ko" | tr -d ' ')" = 183 ] ||
 		die "the cross build for $release made no arm64 module"
-	rm -f "$root"/build/cross-"$release"-*.ok
-	cp "$root$out/build.log" "$stamp"
-	cat "$stamp"
+	rm -rf "$root"/build/cross-"$release"-????????????????
+	mkdir -p "$root$keep.$$"
+	cp "$root$out/tree/mmprobe.ko" "$root$out/build.log" "$root$keep.$$/"
+	mv "$root$keep.$$" "$root$keep"
+	echo "$root$keep"
 )
