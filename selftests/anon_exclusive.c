@@ -17,7 +17,6 @@
  * number): longterm_ro_unshare (upstream 6.2+) and huge_zero_wp_thp
  * (upstream 6.13+).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -54,7 +53,6 @@
 #define KPF_HUGE_BIT	17
 
 #define PARAM_MAX_PAGES	"/sys/module/mmprobe/parameters/pin_max_pages"
-#define HUGETLB_DIR	"/sys/kernel/mm/hugepages"
 /* Bytes of a mapping that a case pins and compares: all of it up to 2 MiB. */
 #define WIN_MAX		(2UL << 20)
 #define WIN_MAX_PAGES	512
@@ -71,29 +69,14 @@ static struct {
 	bool use_zero_page;	/* THP_DIR/use_zero_page is 1 (we set it) */
 } cap;
 
-/* The outcome of the running test. */
-static struct {
-	bool failed;
-	char skip[256];
-	char xfail[256];
-} cur;
-
 static struct mmprobe_pin_page pages_buf[WIN_MAX_PAGES];
 static unsigned char read_buf[WIN_MAX];
+/* What the process must read: reused, so that no case faults it in anew. */
+static unsigned char shadow_buf[WIN_MAX];
 
-static void fail(int line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ksft_print_msg("line %d: %s\n", line, msg);
-	cur.failed = true;
-}
-
-#define FAIL(...) fail(__LINE__, __VA_ARGS__)
+/* The outcome of the running test is pin_case (pin_util.h). */
+#define cur pin_case
+#define FAIL(...) pin_case_fail(__LINE__, __VA_ARGS__)
 
 /* EXPECT_EQ(expected, seen, what...): on a mismatch, say so and fail. */
 static bool expect_eq(int line, long long expected, long long seen, const char *fmt, ...)
@@ -106,15 +89,15 @@ static bool expect_eq(int line, long long expected, long long seen, const char *
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fail(line, "%s: expected %lld (%#llx), seen %lld (%#llx)", what, expected,
-	     expected, seen, seen);
+	pin_case_fail(line, "%s: expected %lld (%#llx), seen %lld (%#llx)", what, expected,
+		      expected, seen, seen);
 	return false;
 }
 
 #define EXPECT_EQ(expected, seen, ...) \
 	expect_eq(__LINE__, (long long)(expected), (long long)(seen), __VA_ARGS__)
 #define EXPECT_TRUE(cond, ...) \
-	((cond) ? true : (fail(__LINE__, __VA_ARGS__), false))
+	((cond) ? true : (FAIL(__VA_ARGS__), false))
 
 /* A skip the machine explains; a case that also failed still fails. */
 #define SKIP(...) snprintf(cur.skip, sizeof(cur.skip), __VA_ARGS__)
@@ -299,7 +282,7 @@ struct kind {
 static struct kind kinds[NR_KINDS_MAX];
 static int nr_kinds;
 
-/* The mTHP sizes of THP_DIR/hugepages-*kB, but the PMD size, ascending. */
+/* The anon mTHP sizes (behaviour_mthp_sizes()): not the PMD size. */
 static size_t mthp_sizes[16];
 static int nr_mthp_sizes;
 /* Does the kernel have THP_DIR/hugepages-*kB at all (multi-size THP)? */
@@ -362,16 +345,38 @@ static bool was_shared(const struct mem *m, size_t i)
 	return m->kind == THP_SHARED && i == 0;
 }
 
-/* Fill the window with a new pattern, one byte value per page. */
+/*
+ * Mark every page of len bytes at p with val: its first and last 8 bytes.
+ * A COW copy or a leak moves whole pages, so that is enough to tell them
+ * apart, at 1/256 of the cost of a whole page under TCG.
+ */
+static void pages_mark(char *p, size_t len, unsigned char val)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += pagesize) {
+		memset(p + i, val, 8);
+		memset(p + i + pagesize - 8, val, 8);
+	}
+}
+
+/* Write a new pattern into the window, one byte value per page. */
 static void mem_write(struct mem *m)
 {
 	size_t i;
 
 	seed += 0x35;
 	for (i = 0; i < nr_pages(m); i++) {
-		memset(m->mem + i * pagesize, (unsigned char)(seed + i), pagesize);
-		memset(m->shadow + i * pagesize, (unsigned char)(seed + i), pagesize);
+		pages_mark(m->mem + i * pagesize, pagesize, seed + i);
+		pages_mark((char *)m->shadow + i * pagesize, pagesize, seed + i);
 	}
+}
+
+/* The first write to fresh memory, which reads zero. */
+static void mem_first_write(struct mem *m)
+{
+	memset(m->shadow, 0, m->win);
+	mem_write(m);
 }
 
 /* The first page where a and b differ, or -1. */
@@ -456,17 +461,6 @@ static bool thp_populated(const char *where, size_t len, long long fallback_befo
 	return false;
 }
 
-static int hugetlb_free(size_t hsize)
-{
-	char path[128], buf[32];
-
-	snprintf(path, sizeof(path), HUGETLB_DIR "/hugepages-%zukB/free_hugepages",
-		 hsize >> 10);
-	if (util_read_file(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	return atoi(buf);
-}
-
 static size_t kind_hsize(enum kind_type k)
 {
 	return k == HUGETLB_2M ? 2UL << 20 : k == HUGETLB_1G ? 1UL << 30 : 0;
@@ -501,7 +495,7 @@ static bool setup_thp(struct mem *m)
 	m->win = size;
 	if (!EXPECT_EQ(0, madvise(m->mem, size, MADV_HUGEPAGE), "MADV_HUGEPAGE"))
 		return false;
-	mem_write(m);
+	mem_first_write(m);
 	return thp_populated(m->mem, size, fallback);
 }
 
@@ -614,9 +608,7 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 	memset(m, 0, sizeof(*m));
 	m->kind = k;
 	m->thpsize = kd->thpsize;
-	m->shadow = calloc(1, WIN_MAX);
-	if (!EXPECT_TRUE(m->shadow, "calloc"))
-		return false;
+	m->shadow = shadow_buf;
 
 	switch (k) {
 	case BASE:
@@ -634,12 +626,13 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 		madvise(m->mem, pagesize, MADV_NOHUGEPAGE);
 		if (k == ZERO) {
 			/* A read fault maps the shared zero page. */
+			memset(m->shadow, 0, m->win);
 			if (*(volatile char *)m->mem)
 				FAIL("fresh memory is not zero");
 			return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_ZERO_PAGE),
 					   "a read fault did not map the zero page");
 		}
-		mem_write(m);
+		mem_first_write(m);
 		return k != BASE_SWAP || setup_swapout(m);
 	case THP_PMD:
 	case THP_PMD_SWAP:
@@ -663,12 +656,13 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 			if (!EXPECT_EQ(0, mprotect(m->mem, m->len, PROT_READ | PROT_WRITE),
 				       "mprotect R/W"))
 				return false;
+			memcpy(m->shadow, m->mem, m->win);
 			mem_write(m);
 			return true;
 		}
-		if (hugetlb_free(m->hsize) < hugetlb_pages) {
+		if (pin_util_hugetlb_free(m->hsize) < hugetlb_pages) {
 			SKIP(SKIP_HUGETLB_FREE, hugetlb_pages, m->hsize >> 10,
-			     hugetlb_free(m->hsize), HUGETLB_DIR, m->hsize >> 10);
+			     pin_util_hugetlb_free(m->hsize), HUGETLB_DIR, m->hsize >> 10);
 			return false;
 		}
 		flags |= MAP_HUGETLB | (__builtin_ctzl(m->hsize) << MAP_HUGE_SHIFT);
@@ -676,14 +670,14 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 		if (m->map == MAP_FAILED) {
 			m->map = NULL;
 			FAIL("setup: no %zu kB hugetlb page, with %d free: %s", m->hsize >> 10,
-			     hugetlb_free(m->hsize), strerror(errno));
+			     pin_util_hugetlb_free(m->hsize), strerror(errno));
 			return false;
 		}
 		m->map_len = m->hsize;
 		m->len = m->hsize;
 		m->mem = m->map;
 		m->win = m->hsize < WIN_MAX ? m->hsize : WIN_MAX;
-		mem_write(m);
+		mem_first_write(m);
 		return true;
 	case HUGE_ZERO:
 		if (!cap.thp || !pmdsize) {
@@ -698,6 +692,7 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 		m->win = pmdsize;
 		m->mem = m->map;
 		madvise(m->mem, pmdsize, MADV_HUGEPAGE);
+		memset(m->shadow, 0, m->win);
 		if (*(volatile char *)m->mem)
 			FAIL("fresh memory is not zero");
 		if (!cap.use_zero_page) {
@@ -728,7 +723,6 @@ static void mem_teardown(struct mem *m)
 		munmap(m->map, m->map_len);
 	if (m->map2)
 		munmap(m->map2, m->map2_len);
-	free(m->shadow);
 }
 
 /* A case of the table, run on each kind of memory of kinds. */
@@ -1216,7 +1210,7 @@ static int child_copied_then_write(struct child *c, struct child_arg *a)
 	int ret = a->pinned ? child_check_copied(a) : CHILD_OK;
 
 	if (ret == CHILD_OK)
-		memset(a->m->mem, 0xa5, a->m->win);
+		pages_mark(a->m->mem, a->m->win, 0xa5);
 	return ret;
 }
 
@@ -1720,7 +1714,7 @@ static int child_write(struct child *c, struct child_arg *a)
 	pipe_post(c->up[1]);
 	if (!pipe_wait(c->down[0]))
 		return CHILD_ERROR;
-	memset(a->m->mem, 0x5a, a->m->win);
+	pages_mark(a->m->mem, a->m->win, 0x5a);
 	return CHILD_OK;
 }
 
@@ -2010,7 +2004,8 @@ static long long vmpin_kb(pid_t pid)
 	return p ? strtoll(p + strlen("\nVmPin:"), NULL, 10) : -1;
 }
 
-static void acct_read(struct pin_acct *a, pid_t pid)
+/* mmprobe's counters and VmPin only; acquired and foll_released are -1. */
+static void acct_read_own(struct pin_acct *a, pid_t pid)
 {
 	char buf[4096];
 
@@ -2022,6 +2017,12 @@ static void acct_read(struct pin_acct *a, pid_t pid)
 		a->held = util_kv_get(buf, "held_pages");
 	}
 	a->vmpin_kb = vmpin_kb(pid);
+}
+
+/* Everything: the kernel's nr_foll_pin_* too (a vm/stat_refresh, 3 ms under TCG). */
+static void acct_read(struct pin_acct *a, pid_t pid)
+{
+	acct_read_own(a, pid);
 	if (pin_util_foll_counts(&a->acquired, &a->foll_released)) {
 		a->acquired = -1;
 		a->foll_released = -1;
@@ -2039,7 +2040,7 @@ static bool expect_ge(int line, long long bound, long long seen, const char *fmt
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fail(line, "%s: expected at least %lld, seen %lld", what, bound, seen);
+	pin_case_fail(line, "%s: expected at least %lld, seen %lld", what, bound, seen);
 	return false;
 }
 
@@ -2072,15 +2073,21 @@ static void expect_held(int line, const struct pin_acct *base, pid_t pid,
  * VmPin is back, and the kernel counted at least @pins pins released.
  * (A child's VmPin went with the child.)
  */
+static void expect_released_own(int line, const struct pin_acct *base,
+				const struct pin_acct *now)
+{
+	expect_eq(line, (now->pinned - base->pinned) + (now->refs - base->refs),
+		  now->released - base->released, "pin_released: every page taken");
+	expect_eq(line, base->held, now->held, "held_pages after release");
+	expect_eq(line, base->vmpin_kb, now->vmpin_kb, "VmPin (kB) after release");
+}
+
 static void expect_all_released(int line, const struct pin_acct *base, long long pins)
 {
 	struct pin_acct now;
 
 	acct_read(&now, 0);
-	expect_eq(line, (now.pinned - base->pinned) + (now.refs - base->refs),
-		  now.released - base->released, "pin_released: every page taken");
-	expect_eq(line, base->held, now.held, "held_pages after release");
-	expect_eq(line, base->vmpin_kb, now.vmpin_kb, "VmPin (kB) after release");
+	expect_released_own(line, base, &now);
 	if (pins >= 0)
 		expect_ge(line, pins, now.foll_released - base->foll_released,
 			  "nr_foll_pin_released rise (system-wide, at least ours)");
@@ -2490,29 +2497,6 @@ static const struct {
 
 /* ---- running ---- */
 
-static void result(const char *fmt, ...)
-{
-	char name[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
-	/* Fail outranks skip: a failed step, and then a skip, is a failure. */
-	if (cur.failed) {
-		if (cur.skip[0])
-			ksft_print_msg("%s: failed, then skipped: %s\n", name, cur.skip);
-		ksft_test_result_fail("%s\n", name);
-	} else if (cur.skip[0]) {
-		util_skip_note("%s", cur.skip);
-		ksft_test_result_skip("%s: %s\n", name, cur.skip);
-	} else if (cur.xfail[0]) {
-		ksft_test_result_xfail("%s: %s\n", name, cur.xfail);
-	} else {
-		ksft_test_result_pass("%s\n", name);
-	}
-}
-
 /*
  * No page of [addr, addr + len) is pinned any more, as the kernel's own
  * pin counts say (inspect's pinned=, folio_maybe_dma_pinned()). Not for
@@ -2543,6 +2527,12 @@ static void check_balance(const struct pin_acct *base, const struct mem *m)
 {
 	struct pin_acct now;
 
+	/* A case of a kind: the kind's own row checks nr_foll_pin_* (run_kind()). */
+	if (base->acquired < 0) {
+		acct_read_own(&now, 0);
+		expect_released_own(__LINE__, base, &now);
+		return;
+	}
 	acct_read(&now, 0);
 	EXPECT_ALL_RELEASED(base, m && (K(m->kind) & K_ZERO) ? -1 : now.pinned - base->pinned);
 	if (!m || (K(m->kind) & K_ZERO))
@@ -2557,7 +2547,7 @@ static void run_case(const struct test_case *tc, const struct kind *kd)
 	struct mem m;
 
 	memset(&cur, 0, sizeof(cur));
-	acct_read(&base, 0);
+	acct_read_own(&base, 0);
 	if (mem_setup(&m, kd, tc->hugetlb_pages) && !cur.failed)
 		tc->fn(&m, tc);
 	check_unpinned(&m, m.map, m.map_len);
@@ -2565,46 +2555,10 @@ static void run_case(const struct test_case *tc, const struct kind *kd)
 	mem_teardown(&m);
 	check_balance(&base, &m);
 	if (tc->method == NO_PIN)
-		result("%s ... with %s", tc->desc, kd->name);
+		pin_case_result("%s ... with %s", tc->desc, kd->name);
 	else
-		result("%s (%s%s) ... with %s", tc->desc, method_names[tc->method],
-		       tc->flags & MMPROBE_PIN_WRITE ? ", write" : "", kd->name);
-}
-
-static int cmp_size(const void *a, const void *b)
-{
-	const size_t *x = a, *y = b;
-
-	return *x < *y ? -1 : *x > *y;
-}
-
-/* The anon mTHP sizes: every THP_DIR/hugepages-*kB/enabled but the PMD size's. */
-static void find_mthp_sizes(void)
-{
-	struct dirent *e;
-	unsigned long kb;
-	DIR *d;
-
-	d = opendir(THP_DIR);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char path[sizeof(THP_DIR) + sizeof(e->d_name) + 16];
-
-		if (sscanf(e->d_name, "hugepages-%lukB", &kb) != 1)
-			continue;
-		have_mthp_dirs = true;
-		/* A size without "enabled" is for files only (8 kB on 7.3). */
-		snprintf(path, sizeof(path), THP_DIR "/%s/enabled", e->d_name);
-		if (access(path, W_OK)) {
-			ksft_print_msg("%lu kB: no %s, not an anon THP size\n", kb, path);
-			continue;
-		}
-		if ((kb << 10) != pmdsize && nr_mthp_sizes < (int)ARRAY_SIZE(mthp_sizes))
-			mthp_sizes[nr_mthp_sizes++] = kb << 10;
-	}
-	closedir(d);
-	qsort(mthp_sizes, nr_mthp_sizes, sizeof(mthp_sizes[0]), cmp_size);
+		pin_case_result("%s (%s%s) ... with %s", tc->desc, method_names[tc->method],
+				tc->flags & MMPROBE_PIN_WRITE ? ", write" : "", kd->name);
 }
 
 static void add_kind(enum kind_type type, size_t thpsize)
@@ -2653,43 +2607,57 @@ static void find_kinds(void)
 static void thp_select(size_t size)
 {
 	static size_t selected;
-	char path[128];
-	int i;
 
 	if (!have_mthp_dirs || !cap.thp || size == selected)
 		return;
-	for (i = -1; i < nr_mthp_sizes; i++) {
-		size_t s = i < 0 ? pmdsize : mthp_sizes[i];
-
-		snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/enabled", s >> 10);
-		if (util_setting_set(path, s == size ? "madvise" : "never"))
-			ksft_print_msg("cannot write %s\n", path);
-	}
+	if (behaviour_mthp_select(size))
+		ksft_print_msg("cannot enable %zu kB THP alone in %s/hugepages-*kB\n",
+			       size >> 10, THP_DIR);
 	selected = size;
 }
 
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-/* Every case on one kind, its time printed as a KTAP comment. */
+/*
+ * Every case on one kind, its time printed as a KTAP comment; then one row
+ * more: the kernel's own counters, nr_foll_pin_acquired and _released,
+ * rose by at least the pins of the kind's cases (they count every
+ * process's pins, and GUP does not pin the zero pages since 6.5), and
+ * mmprobe's and VmPin balance. The cases check mmprobe's and VmPin each.
+ */
 static void run_kind(struct kind *kd)
 {
-	unsigned long long t0 = now_ns();
-	unsigned int i, n = 0;
+	unsigned long long t0 = pin_util_now_ns();
+	unsigned int i, n = 0, skipped = 0;
+	struct pin_acct base, now;
+	char why[sizeof(cur.skip)] = "";
+	long long pins;
 
 	thp_select(kd->thpsize && (K(kd->type) & K_THP) ? kd->thpsize : pmdsize);
+	acct_read(&base, 0);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		if (!(cases[i].kinds & K(kd->type)))
 			continue;
 		run_case(&cases[i], kd);
+		if (cur.skip[0] && !cur.failed) {
+			skipped++;
+			snprintf(why, sizeof(why), "%s", cur.skip);
+		}
 		n++;
 	}
-	kd->ns = now_ns() - t0;
+	memset(&cur, 0, sizeof(cur));
+	acct_read(&now, 0);
+	pins = now.pinned - base.pinned;
+	expect_released_own(__LINE__, &base, &now);
+	if (!(K(kd->type) & K_ZERO)) {
+		EXPECT_GE(pins, now.acquired - base.acquired,
+			  "nr_foll_pin_acquired rise (system-wide, at least ours)");
+		EXPECT_GE(pins, now.foll_released - base.foll_released,
+			  "nr_foll_pin_released rise (system-wide, at least ours)");
+	}
+	if (skipped == n)
+		SKIP("%s", why);
+	pin_case_result("%lld pins of %u cases, counted by the kernel and balanced ... with %s",
+			pins, n, kd->name);
+	kd->ns = pin_util_now_ns() - t0;
 	ksft_print_msg("kind %s: %u cases, %llu ms\n", kd->name, n, kd->ns / 1000000);
 }
 
@@ -2702,32 +2670,13 @@ static int read_cap(const char *text, const char *key)
 	return v;
 }
 
-/* Make sure nr hugetlb pages of a size are free, if the kernel can. */
-static void hugetlb_reserve(size_t hsize, int nr)
-{
-	char path[128], buf[32];
-	int free = hugetlb_free(hsize);
-
-	snprintf(path, sizeof(path), HUGETLB_DIR "/hugepages-%zukB/nr_hugepages", hsize >> 10);
-	if (free >= nr || util_read_file(path, buf, sizeof(buf)) <= 0)
-		return;
-	snprintf(buf, sizeof(buf), "%d", atoi(buf) + nr - free);
-	util_setting_set(path, buf);
-	ksft_print_msg("%zu kB hugetlb pages: %d free (wanted %d)\n", hsize >> 10,
-		       hugetlb_free(hsize), nr);
-}
-
 int main(int argc, char **argv)
 {
 	unsigned int i, k, plan;
 	char text[4096], why[1024];
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	ksft_print_header();
-	util_skips_init();
+	pin_case_program_start();
 	pagesize = getpagesize();
-	if (access(PIN_PATH, R_OK | W_OK))
-		ksft_exit_skip("no %s: load mmprobe (as root)\n", PIN_PATH);
 	if (util_read_file(MMPROBE_DIR "/version", text, sizeof(text)) < 0)
 		ksft_exit_fail_msg("cannot read %s/version\n", MMPROBE_DIR);
 	cap.thp = read_cap(text, "thp");
@@ -2750,8 +2699,8 @@ int main(int argc, char **argv)
 		util_setting_set(THP_DIR "/enabled", "madvise");
 		cap.use_zero_page = !util_setting_set(THP_DIR "/use_zero_page", "1");
 	}
-	hugetlb_reserve(kind_hsize(HUGETLB_2M), 2);
-	hugetlb_reserve(kind_hsize(HUGETLB_1G), 1);
+	pin_util_hugetlb_reserve(kind_hsize(HUGETLB_2M), 2);
+	pin_util_hugetlb_reserve(kind_hsize(HUGETLB_1G), 1);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (util_vmstat("nr_foll_pin_acquired") < 0)
@@ -2759,13 +2708,17 @@ int main(int argc, char **argv)
 	if (vmpin_kb(0) < 0)
 		ksft_exit_fail_msg("no VmPin in /proc/self/status\n");
 
-	find_mthp_sizes();
+	nr_mthp_sizes = behaviour_mthp_sizes(mthp_sizes, ARRAY_SIZE(mthp_sizes));
+	have_mthp_dirs = nr_mthp_sizes >= 0;
+	if (nr_mthp_sizes < 0)
+		nr_mthp_sizes = 0;
 	find_kinds();
 	ksft_print_msg("%d kinds of memory; mTHP sizes: %d%s\n", nr_kinds, nr_mthp_sizes,
 		       have_mthp_dirs ? "" : " (no " THP_DIR "/hugepages-*kB)");
 	plan = ARRAY_SIZE(interface_tests);
+	/* every case a kind has, and the kind's own row (run_kind()) */
 	for (k = 0; k < (unsigned int)nr_kinds; k++)
-		for (i = 0; i < ARRAY_SIZE(cases); i++)
+		for (i = 0, plan++; i < ARRAY_SIZE(cases); i++)
 			plan += !!(cases[i].kinds & K(kinds[k].type));
 	ksft_set_plan(plan);
 
@@ -2776,15 +2729,10 @@ int main(int argc, char **argv)
 		acct_read(&base, 0);
 		interface_tests[i].fn();
 		check_balance(&base, NULL);
-		result("%s", interface_tests[i].desc);
+		pin_case_result("%s", interface_tests[i].desc);
 	}
 	for (k = 0; k < (unsigned int)nr_kinds; k++)
 		run_kind(&kinds[k]);
-
-	util_settings_restore();
-	util_skips_report();
-	if (ksft_get_fail_cnt())
-		ksft_exit_fail();
-	ksft_exit_pass();
+	pin_case_program_end();
 	return 0;
 }

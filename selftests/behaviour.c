@@ -3,6 +3,7 @@
  * What the running kernel does, measured (behaviour.h). One experiment per
  * behaviour; each says what it did and saw as evidence.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -441,5 +442,63 @@ int behaviour_measure(enum behaviour_id id, char *evidence, size_t len)
 		snprintf(evidence, len, "%s", o->evidence);
 	ret = o->value;
 	munmap(o, sizeof(*o));
+	return ret;
+}
+
+static int behaviour_size_cmp(const void *a, const void *b)
+{
+	const size_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Every anon THP size, the PMD size's included; -1 without hugepages-*kB. */
+static int behaviour_thp_sizes(size_t *sizes, int max)
+{
+	char path[sizeof(THP_DIR) + 256 + 16];
+	bool dirs = false;
+	struct dirent *e;
+	unsigned long kb;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(THP_DIR);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (sscanf(e->d_name, "hugepages-%lukB", &kb) != 1)
+			continue;
+		dirs = true;
+		snprintf(path, sizeof(path), THP_DIR "/%s/enabled", e->d_name);
+		if (n < max && !access(path, W_OK))
+			sizes[n++] = (size_t)kb << 10;
+	}
+	closedir(d);
+	qsort(sizes, n, sizeof(*sizes), behaviour_size_cmp);
+	return dirs ? n : -1;
+}
+
+int behaviour_mthp_sizes(size_t *sizes, int max)
+{
+	size_t all[32], pmd = util_pmd_size();
+	int i, n = behaviour_thp_sizes(all, ARRAY_SIZE(all)), nr = 0;
+
+	for (i = 0; i < n; i++)
+		if (all[i] != pmd && nr < max)
+			sizes[nr++] = all[i];
+	return n < 0 ? -1 : nr;
+}
+
+int behaviour_mthp_select(size_t size)
+{
+	char path[sizeof(THP_DIR) + 64];
+	size_t all[32];
+	int i, n = behaviour_thp_sizes(all, ARRAY_SIZE(all)), ret = 0;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/enabled", all[i] >> 10);
+		if (!ret)
+			ret = util_setting_set(path, all[i] == size ? "madvise" : "never");
+	}
 	return ret;
 }

@@ -63,4 +63,22 @@ extern const struct behaviour_info behaviour_info[NR_BEHAVIOURS];
  */
 int behaviour_measure(enum behaviour_id id, char *evidence, size_t len);
 
+/*
+ * The anon THP sizes below the PMD size that this kernel offers
+ * (multi-size THP): the directories THP_DIR/hugepages-<size>kB that have
+ * an "enabled" file (7.3 also has hugepages-8kB, for files only), in
+ * ascending order, at most max. Returns how many, or -1 when THP_DIR has
+ * no hugepages-*kB directory at all (a kernel without multi-size THP).
+ */
+int behaviour_mthp_sizes(size_t *sizes, int max);
+
+/*
+ * Let anon THP faults of MADV_HUGEPAGE memory allocate folios of size
+ * alone: its "enabled" set to madvise, every other anon size's (the PMD
+ * size's too) to never, through util_setting_set(), so that
+ * util_settings_restore() puts them back. Returns 0, or -errno of the
+ * first write that failed.
+ */
+int behaviour_mthp_select(size_t size);
+
 #endif /* _MMPROBE_BEHAVIOUR_H */

@@ -5,7 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 
@@ -99,4 +103,53 @@ long long pin_util_foll_pins(void)
 	if (pin_util_foll_counts(&acquired, &released))
 		return LLONG_MIN;
 	return acquired - released;
+}
+
+struct pin_case pin_case;
+
+void pin_case_fail(int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("# line %d: %s\n", line, msg);
+	fflush(stdout);
+	pin_case.failed = true;
+}
+
+unsigned long long pin_util_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int pin_util_hugetlb_free(size_t hsize)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), HUGETLB_DIR "/hugepages-%zukB/free_hugepages", hsize >> 10);
+	if (util_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	return atoi(buf);
+}
+
+int pin_util_hugetlb_reserve(size_t hsize, int nr)
+{
+	char path[128], buf[32];
+	int free = pin_util_hugetlb_free(hsize);
+
+	snprintf(path, sizeof(path), HUGETLB_DIR "/hugepages-%zukB/nr_hugepages", hsize >> 10);
+	if (free >= nr || util_read_file(path, buf, sizeof(buf)) <= 0)
+		return free;
+	snprintf(buf, sizeof(buf), "%d", atoi(buf) + nr - free);
+	util_setting_set(path, buf);
+	free = pin_util_hugetlb_free(hsize);
+	printf("# %zu kB hugetlb pages: %d free (wanted %d)\n", hsize >> 10, free, nr);
+	fflush(stdout);
+	return free;
 }
