@@ -377,6 +377,26 @@ static void check_migrated(struct __test_metadata *_metadata,
 		  !!(util_kpageflags(p->after.pfn) & (1ULL << KPF_DIRTY))) LOG_PAGE(p);
 }
 
+/*
+ * A page of a PTE-mapped large folio after migrate_vma to node: split and
+ * migrated when the kernel splits (migrate_split_large), else skipped as
+ * large, still in place in a THP.
+ */
+static void check_large_page(struct __test_metadata *_metadata,
+			     const struct mmprobe_migrate_page *p, int split, int node)
+{
+	ASSERT_TRUE(HAS(p->before, PAGE_LARGE) && !HAS(p->before, PTE_PMD)) LOG_PAGE(p);
+	if (split) {
+		check_migrated(_metadata, p, node);
+		ASSERT_FALSE(HAS(p->after, PAGE_LARGE)) LOG_PAGE(p);
+	} else {
+		ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, p->result) LOG_PAGE(p);
+		ASSERT_EQ(MMPROBE_MIGRATE_REASON_LARGE, p->reason) LOG_PAGE(p);
+		ASSERT_EQ(p->before.pfn, p->after.pfn) LOG_PAGE(p);
+		ASSERT_TRUE(util_kpageflags(p->after.pfn) & KPF_THP_BIT);
+	}
+}
+
 /* ---- fixture ---------------------------------------------------------- */
 
 FIXTURE(migration) {
@@ -971,20 +991,8 @@ TEST_F(migration, thp_pte_mapped)
 	to = other_node(page_node(self->mem));
 	ASSERT_EQ(0, migrate_call(self->fd, self->mem, nr * pagesize, to, 0, 0, self->rep, &a));
 	NOTE("thp_pte_mapped: %s\n", split ? "split and migrated" : "skipped");
-	for (i = 0; i < nr; i++) {
-		struct mmprobe_migrate_page *p = &self->rep[i];
-
-		ASSERT_TRUE(HAS(p->before, PAGE_LARGE) && !HAS(p->before, PTE_PMD)) LOG_PAGE(p);
-		if (split) {
-			check_migrated(_metadata, p, to);
-			ASSERT_FALSE(HAS(p->after, PAGE_LARGE)) LOG_PAGE(p);
-		} else {
-			ASSERT_EQ(MMPROBE_MIGRATE_SKIPPED, p->result) LOG_PAGE(p);
-			ASSERT_EQ(MMPROBE_MIGRATE_REASON_LARGE, p->reason) LOG_PAGE(p);
-			ASSERT_EQ(p->before.pfn, p->after.pfn) LOG_PAGE(p);
-			ASSERT_TRUE(util_kpageflags(p->after.pfn) & KPF_THP_BIT);
-		}
-	}
+	for (i = 0; i < nr; i++)
+		check_large_page(_metadata, &self->rep[i], split, to);
 	ASSERT_TRUE(intact(self->mem, 0, pmd / pagesize - 1, 0));
 }
 
@@ -1227,6 +1235,152 @@ TEST_F(migration, numa_thp)
 		ASSERT_TRUE(util_pagemap(self->mem + i * pagesize) & PM_MMAP_EXCL);
 	}
 	ASSERT_TRUE(intact(self->mem, 0, nr, 0));
+}
+
+/* ---- multi-size THP -------------------------------------------------- */
+
+#define KPF_HEAD_BIT	(1ULL << 15)
+#define KPF_TAIL_BIT	(1ULL << 16)
+
+/* Is [mem, mem + size) one folio: a compound head, contiguous tails, no more? */
+static bool one_folio(const char *mem, size_t size)
+{
+	uint64_t first = pagemap_pfn(mem), n = size / pagesize, i;
+
+	if (!first || (util_kpageflags(first) & (KPF_HEAD_BIT | KPF_THP_BIT)) !=
+		      (KPF_HEAD_BIT | KPF_THP_BIT))
+		return false;
+	for (i = 1; i < n; i++)
+		if (pagemap_pfn(mem + i * pagesize) != first + i ||
+		    !(util_kpageflags(first + i) & KPF_TAIL_BIT))
+			return false;
+	return !(util_kpageflags(first + n) & KPF_TAIL_BIT);
+}
+
+/*
+ * One anon folio of size (an mTHP: PTE-mapped), filled, in self->mem: 1,
+ * or 0 with why when the machine had none to give (the size's
+ * anon_fault_fallback moved), or -1 when it should have been there.
+ */
+static int setup_mthp(MIGRATION_DATA *self, size_t size, char *why, size_t len)
+{
+	char path[128], buf[32];
+	long long fallback = -1;
+
+	snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/stats/anon_fault_fallback",
+		 size >> 10);
+	if (util_read_file(path, buf, sizeof(buf)) > 0)
+		fallback = atoll(buf);
+	if (behaviour_mthp_select(size)) {
+		snprintf(why, len, "cannot enable %zu kB THP alone", size >> 10);
+		return -1;
+	}
+	self->len = size;
+	self->mem = util_mmap_aligned(size, size);
+	if (!self->mem || madvise(self->mem, size, MADV_HUGEPAGE)) {
+		snprintf(why, len, "mmap/MADV_HUGEPAGE: %s", strerror(errno));
+		return -1;
+	}
+	fill(self->mem, 0, size / pagesize, 0);
+	if (one_folio(self->mem, size))
+		return 1;
+	snprintf(why, len, "no %zu kB folio after a MADV_HUGEPAGE write fault", size >> 10);
+	if (util_read_file(path, buf, sizeof(buf)) > 0 && atoll(buf) > fallback) {
+		snprintf(why, len, "no free %zu kB folio (anon_fault_fallback moved)", size >> 10);
+		return 0;
+	}
+	return -1;
+}
+
+/* The anon mTHP sizes, or 0 with why, what the kernel lacks (a skip). */
+static int mthp_sizes(size_t *sizes, int max, char *why, size_t len)
+{
+	int n = behaviour_mthp_sizes(sizes, max);
+
+	if (n < 0)
+		snprintf(why, len, "no %s/hugepages-*kB: no multi-size THP", THP_DIR);
+	else if (!n)
+		snprintf(why, len, "no anon THP size below the PMD size");
+	return n < 0 ? 0 : n;
+}
+
+/*
+ * An mTHP (a large anon folio mapped by PTEs) of every anon size through
+ * both migration paths, one folio per size.
+ *
+ * move_pages(2) of its first page (as numa_thp names a THP) to the other
+ * node: migrate_pages() moves a large folio whole when it can allocate one
+ * of its order there, and splits it otherwise. Which it did is read from
+ * kpageflags (one folio) and printed per size; a split with a free block
+ * of that order on the other node (/proc/buddyinfo) fails. Either way
+ * every page is on the other node, mapped exclusively, with its data.
+ *
+ * Then migrate_vma (mmprobe's migrate file) back: setup splits the folio
+ * and migrates its pages, or skips it as large, as it does a PTE-mapped
+ * PMD THP (behaviour.c: migrate_split_large, measured first). Every page
+ * must go that way: migrated to a small page, or left in a folio that is
+ * still whole.
+ */
+TEST_F(migration, mthp)
+{
+	int split = behaviour_measure(BEHAVIOUR_MIGRATE_SPLIT_LARGE, NULL, 0);
+	int n, s, from, to, ret, status;
+	struct mmprobe_migrate_args a;
+	size_t sizes[16], nr_pages, i;
+	long free_blocks;
+	char why[160];
+	void *page;
+
+	/* Measured before the PMD size is disabled below. */
+	ASSERT_TRUE(split == 0 || split == 1);
+	n = mthp_sizes(sizes, ARRAY_SIZE(sizes), why, sizeof(why));
+	if (!n)
+		UTIL_SKIP(return, "%s", why);
+	for (s = 0; s < n; s++) {
+		ret = setup_mthp(self, sizes[s], why, sizeof(why));
+		if (!ret) {
+			NOTE("mthp: %s\n", why);
+			goto next;
+		}
+		ASSERT_EQ(1, ret) TH_LOG("%s", why);
+		nr_pages = sizes[s] / pagesize;
+		ASSERT_GE(MMPROBE_MIGRATE_MAX_PAGES, nr_pages);
+		from = page_node(self->mem);
+		to = other_node(from);
+		if (to == from)
+			UTIL_SKIP(return, "one NUMA node: nowhere to move to");
+
+		free_blocks = buddy_free(to, __builtin_ctzl(nr_pages));
+		/* The first page names the folio; its other pages would be EBUSY. */
+		page = self->mem;
+		ASSERT_EQ(0, syscall(__NR_move_pages, 0, 1UL, &page, &to, &status, MPOL_MF_MOVE));
+		ASSERT_EQ(to, status);
+		for (i = 0; i < nr_pages; i++) {
+			ASSERT_EQ(to, page_node(self->mem + i * pagesize));
+			ASSERT_TRUE(util_pagemap(self->mem + i * pagesize) & PM_MMAP_EXCL);
+		}
+		ASSERT_TRUE(intact(self->mem, 0, nr_pages, 0));
+		if (!one_folio(self->mem, sizes[s])) {
+			NOTE("mthp: %zu kB: move_pages split it (%ld free blocks of its order)\n",
+			     sizes[s] >> 10, free_blocks);
+			ASSERT_EQ(0, free_blocks) TH_LOG("%zu kB folio split by move_pages",
+							 sizes[s] >> 10);
+			goto next;
+		}
+
+		ASSERT_EQ(0, migrate_call(self->fd, self->mem, sizes[s], from, 0, 0, self->rep,
+					  &a));
+		NOTE("mthp: %zu kB: move_pages moved it whole; migrate_vma %s\n", sizes[s] >> 10,
+		     split ? "split and migrated it" : "skipped it as large");
+		for (i = 0; i < nr_pages; i++)
+			check_large_page(_metadata, &self->rep[i], split, from);
+		if (!split)
+			ASSERT_TRUE(one_folio(self->mem, sizes[s]));
+		ASSERT_TRUE(intact(self->mem, 0, nr_pages, 0));
+next:
+		munmap(self->mem, self->len);
+		self->mem = NULL;
+	}
 }
 
 /* ---- races against a frozen range ------------------------------------- */
