@@ -1017,6 +1017,25 @@ static const char *const migrate_counters[] = {
  * writable or read_exclusive, and remove_migration_pte() restores it), and
  * a THP should move as a THP where the architecture can migrate one.
  */
+/*
+ * The node of the page at mem and another one to move it to with
+ * move_pages(2): false, with the row's value set, when fewer than two
+ * nodes are online or the query failed.
+ */
+static bool numa_nodes(struct result *r, void *mem, int *node, int *target)
+{
+	if (cap("nodes_online") < 2) {
+		unavailable(r, "fewer than two NUMA nodes online");
+		return false;
+	}
+	if (syscall(SYS_move_pages, 0, 1, &mem, NULL, node, 0) || *node < 0) {
+		error(r, "move_pages (query)");
+		return false;
+	}
+	*target = !*node;
+	return true;
+}
+
 static void numa_exclusive(struct result *r, bool thp)
 {
 	struct inspect_entry before, after;
@@ -1027,19 +1046,10 @@ static void numa_exclusive(struct result *r, bool thp)
 
 	if (!probe(r, "inspect"))
 		return;
-	if (cap("nodes_online") < 2) {
-		unavailable(r, "fewer than two NUMA nodes online");
-		return;
-	}
 	mem = anon_memory(r, thp);
-	if (!mem)
+	if (!mem || !numa_nodes(r, mem, &node, &target))
 		return;
 	page = mem;
-	if (syscall(SYS_move_pages, 0, 1, &page, NULL, &node, 0) || node < 0) {
-		error(r, "move_pages (query)");
-		return;
-	}
-	target = node ? 0 : 1;
 	evidence_inspect(r, "before", mem, &before);
 	if (thp && before.level != INSPECT_LEVEL_PMD) {
 		unavailable(r, "no PMD-mapped THP could be allocated");
@@ -1519,6 +1529,173 @@ MIGRATE_ROW(dirty, MIGRATE_DIRTY)
 MIGRATE_ROW(pte_thp, MIGRATE_PTE_THP)
 
 /* ------------------------------------------------------------------ */
+/* Rows: multi-size THP */
+
+#define KPF_COMPOUND_HEAD	15
+
+/*
+ * One anon mTHP, written 0x11: of the smallest anon size of 64 kB or more
+ * (the largest below the PMD size when none is), the only size enabled
+ * (behaviour_mthp_select(); the row puts the sizes back with
+ * util_settings_restore()). NULL with the row's value set when the kernel
+ * has no multi-size THP or gave no folio of the size.
+ */
+static char *mthp_memory(struct result *r, size_t *size)
+{
+	size_t sizes[16];
+	uint64_t flags;
+	char *mem;
+	int n, i;
+
+	n = behaviour_mthp_sizes(sizes, ARRAY_SIZE(sizes));
+	if (n <= 0) {
+		unavailable(r, n < 0 ? "no %s/hugepages-*kB: no multi-size THP" :
+			    "no anon THP size below the PMD size in %s", THP_DIR);
+		return NULL;
+	}
+	for (i = 0; i < n - 1 && sizes[i] < (64UL << 10); i++)
+		;
+	*size = sizes[i];
+	util_setting_set(THP_DIR "/enabled", "madvise");
+	if (behaviour_mthp_select(*size)) {
+		error(r, "enabling one THP size alone");
+		return NULL;
+	}
+	mem = util_mmap_aligned(*size, *size);
+	if (!mem || madvise(mem, *size, MADV_HUGEPAGE)) {
+		error(r, "mmap of a MADV_HUGEPAGE region");
+		return NULL;
+	}
+	memset(mem, 0x11, *size);
+	flags = util_kpageflags(pfn_of(mem));
+	evidence(r, "%zu kB mTHP: first page pfn=%#llx kpageflags=%#llx", *size >> 10,
+		 (unsigned long long)pfn_of(mem), (unsigned long long)flags);
+	if (!kpf(flags, KPF_THP) || !kpf(flags, KPF_COMPOUND_HEAD) ||
+	    pfn_of(mem + *size - pagesize) != pfn_of(mem) + *size / pagesize - 1) {
+		unavailable(r, "no %zu kB folio could be allocated", *size >> 10);
+		return NULL;
+	}
+	return mem;
+}
+
+/*
+ * COW of an mTHP shared with a child after fork: the parent writes all of
+ * it, and the child must still read what it had; the parent's pages are
+ * new ones. Whether the write faults gave the parent base pages or a new
+ * large folio is evidence (kpageflags).
+ */
+static void mthp_cow(struct result *r)
+{
+	uint64_t child = 0, before;
+	struct child c;
+	size_t size;
+	char *mem;
+
+	mem = mthp_memory(r, &size);
+	if (!mem || !child_fork(r, &c, mem, 0x33))
+		return;
+	before = pfn_of(mem);
+	memset(mem, 0x22, size);
+	child_step(&c, &child);
+	child_reap(&c);
+	evidence(r, "parent after its write: pfn=%#llx kpageflags=%#llx (was %#llx)",
+		 (unsigned long long)pfn_of(mem), (unsigned long long)util_kpageflags(pfn_of(mem)),
+		 (unsigned long long)before);
+	evidence(r, "child: pfn=%#llx data=%#x", (unsigned long long)(child & PM_PFN_MASK),
+		 (unsigned int)(child >> 56));
+	if ((child >> 56) != 0x11)
+		value(r, "the child saw the parent's write");
+	else if (mem[0] != 0x22 || mem[size - 1] != 0x22)
+		value(r, "the parent lost its write");
+	else if (pfn_of(mem) == (child & PM_PFN_MASK))
+		value(r, "one page mapped by both");
+	else
+		value(r, "copied on write");
+	expect(r, "copied on write", "COW gives the writer a page of its own");
+}
+
+/*
+ * move_pages(2) of an mTHP to the other node, named by its first page:
+ * migrate_pages() moves a large folio whole when it can allocate one of its
+ * order there (kpageflags: one folio, contiguous, on the other node).
+ */
+static void mthp_numa(struct result *r)
+{
+	int node = -1, target, status = -1;
+	uint64_t first;
+	size_t size, i;
+	void *page;
+	char *mem;
+
+	mem = mthp_memory(r, &size);
+	if (!mem || !numa_nodes(r, mem, &node, &target))
+		return;
+	page = mem;
+	if (syscall(SYS_move_pages, 0, 1, &page, &target, &status, MPOL_MF_MOVE)) {
+		error(r, "move_pages");
+		return;
+	}
+	first = pfn_of(mem);
+	evidence(r, "move_pages node %d -> %d: status %d; after: pfn=%#llx kpageflags=%#llx",
+		 node, target, status, (unsigned long long)first,
+		 (unsigned long long)util_kpageflags(first));
+	for (i = 0; i < size; i += pagesize)
+		if (mem[i] != 0x11 || pfn_of(mem + i) != first + i / pagesize)
+			break;
+	if (i < size && mem[i] != 0x11)
+		value(r, "wrong data after migration");
+	else if (status != target)
+		value(r, "not migrated");
+	else if (i < size || !kpf(util_kpageflags(first), KPF_THP))
+		value(r, "split");
+	else
+		value(r, "moved whole");
+	expect(r, "moved whole", "x86 migrates a large anon folio whole");
+}
+
+/* migrate_vma of an mTHP: split and migrated, or skipped, as a PMD THP's. */
+static void mthp_migrate_vma(struct result *r)
+{
+	struct mmprobe_migrate_page *pg;
+	size_t size;
+	char *mem;
+
+	if (!probe(r, "migrate"))
+		return;
+	mem = mthp_memory(r, &size);
+	if (!mem)
+		return;
+	pg = calloc(size / pagesize, sizeof(*pg));
+	if (!pg) {
+		error(r, "calloc");
+		return;
+	}
+	if (!migrate_range(r, mem, size, pg))
+		return;
+	if (mem[0] != 0x11 || mem[size - 1] != 0x11) {
+		value(r, "wrong data after migration");
+		r->verdict = V_FAIL;
+		return;
+	}
+	if (pg->result == MMPROBE_MIGRATE_MIGRATED)
+		value(r, "split, pages migrated");
+	else
+		value(r, "skipped (%s)", migrate_reason_name(pg->reason));
+	expect_either(r, BEHAVIOUR_MIGRATE_SPLIT_LARGE);
+}
+
+#define MTHP_ROW(name)							\
+	static void row_mthp_##name(struct result *r)			\
+	{								\
+		mthp_##name(r);						\
+		util_settings_restore();				\
+	}
+
+MTHP_ROW(cow)
+MTHP_ROW(numa)
+MTHP_ROW(migrate_vma)
+
+/* ------------------------------------------------------------------ */
 /* Rows: interfaces */
 
 /*
@@ -1604,6 +1781,9 @@ static const struct row rows[] = {
 	{ "numa.exclusive", "move_pages keeps PG_anon_exclusive", row_numa_exclusive },
 	{ "numa.exclusive_thp", "move_pages of a THP keeps it exclusive",
 	  row_numa_exclusive_thp },
+	{ "mthp.cow", "COW of an mTHP after fork", row_mthp_cow },
+	{ "mthp.numa", "move_pages of an mTHP moves it whole", row_mthp_numa },
+	{ "mthp.migrate_vma", "migrate_vma of an mTHP", row_mthp_migrate_vma },
 	{ "swap.exclusive", "Swap PTE keeps the exclusive bit", row_swap_exclusive },
 	{ "shmem_thp.double_map", "Shmem THP mapped by PMD and PTE", row_shmem_double_map },
 	{ "hugetlb_1g.gup_subpages", "GUP subpages of a 1 GiB hugetlb page",
