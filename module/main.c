@@ -30,11 +30,13 @@ static int __init mmprobe_init(void)
 	mmprobe_audit_init(mmprobe_root);
 	mmprobe_pin_init(mmprobe_root);
 	mmprobe_gup_test_init(mmprobe_root);
+	mmprobe_hmm_init(mmprobe_root);
 	return 0;
 }
 
 static void __exit mmprobe_exit(void)
 {
+	mmprobe_hmm_exit();
 	mmprobe_gup_test_exit();
 	debugfs_remove_recursive(mmprobe_root);
 }

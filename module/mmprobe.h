@@ -110,5 +110,7 @@ void mmprobe_audit_init(struct dentry *root);
 void mmprobe_pin_init(struct dentry *root);
 void mmprobe_gup_test_init(struct dentry *root);
 void mmprobe_gup_test_exit(void);
+void mmprobe_hmm_init(struct dentry *root);
+void mmprobe_hmm_exit(void);
 
 #endif /* _MMPROBE_H */
