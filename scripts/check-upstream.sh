@@ -4,14 +4,20 @@
 # check-upstream.sh: the command behind "make check-upstream". Runs the
 # kernel's own GUP selftests (cow, gup_longterm, gup_test) on Debian kernels,
 # which lack CONFIG_GUP_TEST, before and after mmprobe provides
-# /sys/kernel/debug/gup_test.
+# /sys/kernel/debug/gup_test; and hmm-tests, which needs CONFIG_TEST_HMM,
+# against mmprobe's device-private mirror (Documentation/hmm.rst) in both
+# phases, skipped with mmprobe's reason where the kernel has no
+# CONFIG_DEVICE_PRIVATE.
 #
-#   scripts/check-upstream.sh [-m] [-T SECONDS] [KERNEL...]
+#   scripts/check-upstream.sh [-m] [-T SECONDS] [-p PROGRAMS] [-B DIR] [KERNEL...]
 #
 #   -m          also run gup_test over the matrix of run_vmtests.sh -a
 #               (THP on/off and hugetlb, every command, R/O and R/W, private
 #               and shared, 1/512/123/all pages per call): 240 runs a phase
 #   -T SECONDS  timeout for each program (default 1800)
+#   -p PROGRAMS the programs to run, blank-separated (default
+#               "cow gup_longterm gup_test hmm-tests")
+#   -B DIR      only build the programs, into DIR/KERNEL/, and run nothing
 #
 # For each kernel series: the series' linux-source package is extracted once
 # into its build root (root-<suite>/upstream/<series>/src, kept until the
@@ -39,8 +45,9 @@ set -o pipefail
 
 . "$(dirname "$0")/lib.sh"
 
-PROGRAMS="cow gup_longterm gup_test"
+PROGRAMS="cow gup_longterm gup_test hmm-tests"
 MATRIX=0
+BUILD_ONLY=
 PROG_TIMEOUT=1800
 # What upstream prints when /sys/kernel/debug/gup_test is missing.
 NOT_AVAILABLE='gup_test not available|CONFIG_GUP_TEST'
@@ -51,10 +58,12 @@ usage()
 	exit 2
 }
 
-while getopts "mT:h" opt; do
+while getopts "mT:p:B:h" opt; do
 	case "$opt" in
 	m) MATRIX=1 ;;
 	T) PROG_TIMEOUT=$OPTARG ;;
+	p) PROGRAMS=$OPTARG ;;
+	B) BUILD_ONLY=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -194,6 +203,15 @@ phase()
 		n=$((n + 1))
 		name="$prog${args:+ $args}"
 		echo "# selftests: mm: $name"
+		# hmm-tests needs mmprobe's device-private mirror, which a
+		# kernel without CONFIG_DEVICE_PRIVATE cannot have: as measured
+		# by mmprobe (Documentation/hmm.rst), a skip with its reason.
+		if [ "$prog" = hmm-tests ] &&
+		   ! grep -qx 'device_private=1' /sys/kernel/debug/mmprobe/hmm; then
+			why=$(sed -n 's/^reason=//p' /sys/kernel/debug/mmprobe/hmm)
+			echo "ok $n selftests: mm: $name # SKIP ${why:-no /dev/hmm_dmirror0}"
+			continue
+		fi
 		t0=$(cut -d. -f1 /proc/uptime)
 		( timeout -s KILL "$T" "./$prog" $args </dev/null; echo $? >/tmp/rc ) 2>&1 |
 			sed 's/^/# /'
@@ -344,6 +362,12 @@ for k in "$@"; do
 		fi
 	done
 	echo "$PROG_TIMEOUT" >"$out/upstream.timeout"
+	if [ -n "$BUILD_ONLY" ]; then
+		mkdir -p "$BUILD_ONLY/$k"
+		cp "$out"/* "$BUILD_ONLY/$k/"
+		echo "# kernel $k: built into $BUILD_ONLY/$k"
+		continue
+	fi
 
 	log "running $(grep -c . "$out/upstream.list") programs twice on $k"
 	vrc=0
