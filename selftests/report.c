@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 
 #include "behaviour.h"
+#include "hmm_uapi.h"
 #include "inspect_util.h"
 #include "mmprobe_util.h"
 #include "notify_util.h"
@@ -1750,6 +1751,136 @@ static void row_gup_test(struct result *r)
 }
 
 /* ------------------------------------------------------------------ */
+/* Device-private memory, through mmprobe's mirror (Documentation/hmm.rst) */
+
+#define HMM_DEV0	"/dev/hmm_dmirror0"
+#define HMM_KPF_DIRTY	4
+
+/*
+ * The mirror's device, open, or -1 after saying why the row cannot run:
+ * mmprobe's "hmm" says whether the kernel can have device-private memory.
+ */
+static int hmm_row_open(struct result *r)
+{
+	char buf[1024], *why;
+	int fd;
+
+	if (!probe(r, "hmm"))
+		return -1;
+	if (util_read_file(MMPROBE_DIR "/hmm", buf, sizeof(buf)) < 0) {
+		error(r, "reading " MMPROBE_DIR "/hmm");
+		return -1;
+	}
+	if (util_kv_get(buf, "device_private") != 1) {
+		why = strstr(buf, "reason=");
+		unavailable(r, "%.*s", why ? (int)strcspn(why + 7, "\n") : 7,
+			    why ? why + 7 : "no reason");
+		return -1;
+	}
+	fd = open(HMM_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		error(r, "open " HMM_DEV0);
+	return fd;
+}
+
+/* One written page of its own, moved to the device; NULL after an error. */
+static char *hmm_row_migrated(struct result *r, int fd)
+{
+	struct hmm_dmirror_cmd cmd = { 0 };
+	char *mem = util_mmap_small(pagesize, 0x5a), *copy = malloc(pagesize);
+
+	if (!mem || !copy) {
+		error(r, "mmap");
+		free(copy);
+		return NULL;
+	}
+	evidence_page(r, "before", mem);
+	cmd.addr = (uintptr_t)mem;
+	cmd.ptr = (uintptr_t)copy;
+	cmd.npages = 1;
+	if (ioctl(fd, HMM_DMIRROR_MIGRATE_TO_DEV, &cmd) || cmd.cpages != 1) {
+		error(r, "HMM_DMIRROR_MIGRATE_TO_DEV");
+		free(copy);
+		return NULL;
+	}
+	free(copy);
+	evidence_page(r, "on the device", mem);
+	return mem;
+}
+
+static void row_hmm_dirty(struct result *r)
+{
+	struct inspect_entry e;
+	uint64_t flags;
+	char *mem;
+	int fd;
+
+	fd = hmm_row_open(r);
+	if (fd < 0)
+		return;
+	mem = hmm_row_migrated(r, fd);
+	if (!mem)
+		goto out;
+	/* A CPU read faults it back (->migrate_to_ram()). */
+	if (((volatile char *)mem)[0] != 0x5a) {
+		value(r, "wrong data after the round trip");
+		r->verdict = V_FAIL;
+		goto out;
+	}
+	if (inspect_one(mem, &e) != 1) {
+		error(r, "inspect");
+		goto out;
+	}
+	flags = util_kpageflags(pfn_of(mem));
+	evidence(r, "back: %s pte dirty=%d write=%d exclusive=%d, folio dirty=%d", e.kind,
+		 e.dirty, e.write, e.exclusive, kpf(flags, HMM_KPF_DIRTY));
+	value(r, e.dirty == 1 || kpf(flags, HMM_KPF_DIRTY) ? "dirty carried" : "dirty lost");
+	expect(r, "dirty carried",
+	       "migrate_device moves the PTE dirty bit to the folio, 6.0");
+	munmap(mem, pagesize);
+out:
+	close(fd);
+}
+
+static void row_hmm_gup(struct result *r)
+{
+	struct inspect_entry e = { .kind = "?" };
+	uint64_t handle;
+	char *mem;
+	int fd, pfd;
+	long got;
+
+	fd = hmm_row_open(r);
+	if (fd < 0)
+		return;
+	pfd = pin_util_open();
+	if (pfd < 0) {
+		errno = -pfd;
+		error(r, "open pin");
+		goto out;
+	}
+	mem = hmm_row_migrated(r, fd);
+	if (!mem)
+		goto out;
+	got = pin_util_take(pfd, mem, 1, MMPROBE_PIN_METHOD_PUP,
+			    MMPROBE_PIN_WRITE | MMPROBE_PIN_LONGTERM, &handle);
+	evidence_page(r, "after the pin", mem);
+	if (got == 1 && inspect_one(mem, &e) == 1 && !strcmp(e.kind, "anon"))
+		value(r, "migrated back, pinned");
+	else if (got < 0)
+		value(r, "refused (%s)", strerror((int)-got));
+	else
+		value(r, "pinned %ld, entry %s", got, e.kind);
+	pin_util_unpin_all(pfd);
+	munmap(mem, pagesize);
+	r->verdict = V_OBSERVED;
+out:
+	if (pfd >= 0)
+		close(pfd);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
 /* The table */
 
 static const struct row rows[] = {
@@ -1789,6 +1920,8 @@ static const struct row rows[] = {
 	{ "hugetlb_1g.gup_subpages", "GUP subpages of a 1 GiB hugetlb page",
 	  row_hugetlb_1g_gup },
 	{ "gup_test.provider", "Who provides debugfs gup_test", row_gup_test },
+	{ "hmm.dirty_roundtrip", "Dirty page back from device-private memory", row_hmm_dirty },
+	{ "hmm.gup_device_private", "Longterm pin of a device-private page", row_hmm_gup },
 	{ "audit.all", "Audit of every process after the rows above", row_audit },
 };
 
