@@ -487,14 +487,16 @@ static inline bool mmprobe_leaf_migration_dirty(swp_entry_t entry)
 
 /*
  * Selects the device-private mirror (hmm.c), a port of v7.3's
- * lib/test_hmm.c: it needs CONFIG_DEVICE_PRIVATE and the folio-based
- * device memory API of v7.x (dev_pagemap_ops ->folio_free and
- * ->folio_split, zone_device_folio_init(), MIGRATE_VMA_SELECT_COMPOUND,
- * hmm_range_fault_unlocked_timeout()), which left no macro to test. Older
- * kernels with DEVICE_PRIVATE build without it and say so in debugfs "hmm".
+ * lib/test_hmm.c: it needs CONFIG_DEVICE_PRIVATE, CONFIG_HMM_MIRROR
+ * (hmm_range_fault(); a defconfig kernel can have the first without the
+ * second) and the folio-based device memory API of v7.x (dev_pagemap_ops
+ * ->folio_free and ->folio_split, zone_device_folio_init(),
+ * MIGRATE_VMA_SELECT_COMPOUND, hmm_range_fault_unlocked_timeout()), which
+ * left no macro to test. Other kernels build without it and say why in
+ * debugfs "hmm".
  */
 #define MMPROBE_HAS_HMM_DMIRROR \
-	(IS_ENABLED(CONFIG_DEVICE_PRIVATE) && \
+	(IS_ENABLED(CONFIG_DEVICE_PRIVATE) && IS_ENABLED(CONFIG_HMM_MIRROR) && \
 	 LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0))
 
 #endif /* _MMPROBE_COMPAT_H */

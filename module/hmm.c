@@ -1657,9 +1657,12 @@ static void hmm_show_stats(struct seq_file *m)
 
 static int hmm_register(void)
 {
-	hmm_absent_reason = IS_ENABLED(CONFIG_DEVICE_PRIVATE) ?
-		"mmprobe's dmirror needs the device-private API of v7.x" :
-		"kernel built without CONFIG_DEVICE_PRIVATE";
+	if (!IS_ENABLED(CONFIG_DEVICE_PRIVATE))
+		hmm_absent_reason = "kernel built without CONFIG_DEVICE_PRIVATE";
+	else if (!IS_ENABLED(CONFIG_HMM_MIRROR))
+		hmm_absent_reason = "kernel built without CONFIG_HMM_MIRROR";
+	else
+		hmm_absent_reason = "mmprobe's dmirror needs the device-private API of v7.x";
 	return 0;
 }
 
