@@ -9,9 +9,10 @@
 # The first stage of arm64 support (issue #22): the module, cross-built by
 # lib.sh's cross_build() against the release's own headers, in a busybox
 # initramfs (busybox-static:arm64 from the build root's archive, never
-# the host's). No selftests yet: they are not cross-built, and 14 of them
-# assume 4 KiB pages. Without CMD the guest checks inspect against
-# pagemap and audits every process (below). Exit status: CMD's, 5 when
+# the host's). With -t, selftests cross-built by cross_selftests() run as
+# KTAP (the guest has no hugetlb pages, swap, disk or second node, and 14
+# programs assume 4 KiB pages: issue #22). Without CMD or -t the guest
+# checks inspect against pagemap and audits every process (below). Exit status: CMD's, 5 when
 # the kernel log has a splat, 2 for a setup error, 124 on a timeout.
 
 set -ue
@@ -25,14 +26,17 @@ TIMEOUT=${MMPROBE_VM_TIMEOUT:-600}
 usage()
 {
 	cat >&2 <<EOF
-Usage: $0 [-k 7.3-arm64|7.3-arm64-16k] [-- CMD]
+Usage: $0 [-k 7.3-arm64|7.3-arm64-16k] [-t PROG]... [-- CMD]
+  -t PROG   run this cross-built selftest (repeatable), as KTAP
 EOF
 	exit 2
 }
 
-while getopts "k:h" opt; do
+TESTS=""
+while getopts "k:t:h" opt; do
 	case "$opt" in
 	k) SERIES=$OPTARG ;;
+	t) TESTS="$TESTS $OPTARG" ;;
 	*) usage ;;
 	esac
 done
@@ -91,6 +95,24 @@ mkdir -p "$WORK/initrd/bin" "$WORK/initrd/proc" "$WORK/initrd/sys" "$WORK/initrd
 	"$WORK/initrd/tmp"
 cp "$BUSYBOX" "$WORK/initrd/bin/busybox"
 cp "$KO" "$WORK/initrd/mmprobe.ko"
+if [ -n "$TESTS" ]; then
+	[ -z "$CMD" ] || die "-t and -- CMD do not go together"
+	XSEL=$(cross_selftests "$ROOT" "$(fetch_source 7.3 "$ROOT")")
+	mkdir -p "$WORK/initrd/mmprobe" "$WORK/initrd/lib/aarch64-linux-gnu"
+	for t in $TESTS; do
+		[ -x "$XSEL/$t" ] || die "-t $t: no such program (the programs: $(ls "$XSEL"))"
+		cp "$XSEL/$t" "$WORK/initrd/mmprobe/"
+	done
+	cp "$XSEL"/lib/lib* "$WORK/initrd/lib/aarch64-linux-gnu/"
+	cp "$XSEL/lib/ld-linux-aarch64.so.1" "$WORK/initrd/lib/"
+	# Each program in turn, as KTAP; the status is 1 if one failed.
+	CMD="cd /mmprobe; export MMPROBE_KO=/mmprobe.ko; rc=0
+for t in $TESTS; do
+	echo \"# mmprobe-arm64: start \$t\"
+	./\$t || rc=1
+done
+exit \$rc"
+fi
 # The default command checks what it can without the selftests: the
 # version; init's stack (init waits meanwhile, so its pages stay put)
 # entry by entry, each PFN against /proc/1/pagemap, the addresses a page
@@ -161,6 +183,6 @@ wait "$QEMU_PID" || rc=$?
 QEMU_PID=""
 tr -d '\r' <"$WORK/console.log"
 [ "$rc" -ne 124 ] || die "the guest timed out after $TIMEOUT s"
-status=$(tr -d '\r' <"$WORK/console.log" | sed -n 's/^mmprobe-arm64: exit \([0-9]*\)$/\1/p')
+status=$(tr -d '\r' <"$WORK/console.log" | sed -n 's/^mmprobe-arm64: exit \([0-9]*\).*/\1/p')
 [ -n "$status" ] || die "the guest ended without an exit status"
 exit "$status"

@@ -779,3 +779,63 @@ cross_build()
 	mv "$root$keep.$$" "$root$keep"
 	echo "$root$keep"
 )
+
+# Cross-build the selftests for arm64 in ROOT (trixie), with the
+# kselftest headers of SRC (a kernel tree's top) and libkmod-dev:arm64
+# (multiarch); once per state of the sources, kept in
+# build/xsel-<key>/: the programs and the arm64 libraries they need
+# (lib/, with the loader as lib/ld-linux-aarch64.so.1). Prints that
+# directory.
+cross_selftests()
+(
+	local root=$1 src=$2 key keep out=/build/xsel.$$ lib more f
+
+	trap 'rm -rf "${root:?}${out:?}"' EXIT
+	[ -e "$root/usr/lib/aarch64-linux-gnu/libkmod.so" ] || (
+		cache_lock "root-$(basename "$root" | sed 's/^root-//')"
+		log "installing libkmod-dev:arm64 in the build root"
+		root_apt "$root" install -y --no-install-recommends libkmod-dev:arm64 \
+			>/dev/null || die "could not install libkmod-dev:arm64"
+	) || exit
+	key=$({ source_tar selftests module/mmprobe_uapi.h module/gup_test_uapi.h
+		cat "$src"/tools/testing/selftests/kselftest*.h
+		in_root "$root" aarch64-linux-gnu-gcc --version | head -n 1; } |
+		sha256sum | cut -c1-16)
+	keep=/build/xsel-$key
+	if [ -e "$root$keep/.done" ]; then
+		echo "$root$keep"
+		return 0
+	fi
+	mkdir -p "$root$out/tree" "$root$out/ksft" "$root$out/bin/lib"
+	source_tar Kbuild Makefile module selftests | tar -xf - -C "$root$out/tree"
+	cp -a "$src"/tools/testing/selftests/kselftest*.h "$root$out/ksft/"
+	[ ! -d "$src/tools/testing/selftests/kselftest" ] ||
+		cp -a "$src/tools/testing/selftests/kselftest" "$root$out/ksft/"
+	if ! in_root "$root" make -C "$out/tree/selftests" CC=aarch64-linux-gnu-gcc \
+			KSFT_DIR="$out/ksft" OUTPUT="$out/bin" >"$root$out/build.log" 2>&1 ||
+			grep -q 'warning:' "$root$out/build.log"; then
+		cat "$root$out/build.log" >&2
+		die "the arm64 selftests build failed or warned"
+	fi
+	rm -f "$root$out"/bin/*.o
+	# The libraries, NEEDED by NEEDED, from the root's multiarch paths.
+	more=$(cd "$root$out/bin" && ls)
+	while [ -n "$more" ]; do
+		f=$more
+		more=""
+		for lib in $(cd "$root$out/bin" && for x in $f; do
+				in_root "$root" aarch64-linux-gnu-readelf -d "$out/bin/$x"
+			done | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u); do
+			[ -e "$root$out/bin/lib/$lib" ] && continue
+			cp -L "$root/usr/lib/aarch64-linux-gnu/$lib" "$root$out/bin/lib/" ||
+				die "no arm64 $lib in the root"
+			more="$more lib/$lib"
+		done
+	done
+	cp -L "$root/usr/lib/ld-linux-aarch64.so.1" "$root$out/bin/lib/" ||
+		die "no arm64 loader in the root"
+	touch "$root$out/bin/.done"
+	rm -rf "$root"/build/xsel-*
+	mv "$root$out/bin" "$root$keep"
+	echo "$root$keep"
+)

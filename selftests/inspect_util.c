@@ -431,27 +431,42 @@ long long inspect_summary_get(const struct inspect_summary *s, const char *kind,
 	return sum;
 }
 
+/* Does the module take a report of the last page below end? */
+static bool inspect_end_ok(int fd, unsigned long end, unsigned long page)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "0 0x%lx 0x%lx", end - page, end);
+	return write(fd, cmd, strlen(cmd)) > 0;
+}
+
 unsigned long inspect_task_size(void)
 {
-	/* 5-level paging, else 4-level: the first range the module accepts */
-	static const unsigned long sizes[] = { 0xfffffffffff000UL, 0x7ffffffff000UL };
+	/*
+	 * The largest end the module accepts is the task size: 0x7ffffffff000
+	 * on x86-64 with 4-level paging, 1 << 48 on arm64 with 48-bit VAs.
+	 * Found by bisection, in pages, below 1 << 60.
+	 */
+	unsigned long page = sysconf(_SC_PAGESIZE), lo = page, hi = 1UL << 60, mid;
 	static unsigned long size;
-	char cmd[64];
-	size_t i;
 	int fd;
 
 	if (size)
 		return size;
 	fd = open(INSPECT_PATH, O_RDWR);
-	if (fd < 0)
-		return sizes[1];
-	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		snprintf(cmd, sizeof(cmd), "0 0x%lx 0x%lx", sizes[i] - 0x1000, sizes[i]);
-		if (write(fd, cmd, strlen(cmd)) > 0) {
-			size = sizes[i];
-			break;
-		}
+	if (fd < 0 || !inspect_end_ok(fd, lo, page)) {
+		if (fd >= 0)
+			close(fd);
+		return 0x7ffffffff000UL;
+	}
+	while (hi - lo > page) {
+		mid = (lo + (hi - lo) / 2) & ~(page - 1);
+		if (inspect_end_ok(fd, mid, page))
+			lo = mid;
+		else
+			hi = mid;
 	}
 	close(fd);
-	return size ? size : sizes[1];
+	size = lo;
+	return size;
 }
