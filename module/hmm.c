@@ -89,6 +89,7 @@ enum hmm_stat {
 	HMM_STAT_EXCLUSIVE,
 	HMM_STAT_CHUNKS_ADDED,
 	HMM_STAT_CHUNKS_REMOVED,
+	HMM_STAT_RETIRED,
 	HMM_NR_STATS
 };
 
@@ -107,6 +108,7 @@ static const char * const hmm_stat_names[HMM_NR_STATS] = {
 	[HMM_STAT_EXCLUSIVE]		= "exclusive",
 	[HMM_STAT_CHUNKS_ADDED]		= "chunks_added",
 	[HMM_STAT_CHUNKS_REMOVED]	= "chunks_removed",
+	[HMM_STAT_RETIRED]		= "retired",
 };
 
 static atomic_long_t hmm_stats[HMM_NR_STATS];
@@ -143,6 +145,7 @@ struct hmm_dmirror {
 	struct mmu_interval_notifier	notifier;
 	struct mutex			mutex;	/* protects pt and flags */
 	u64				flags;	/* HMM_DMIRROR_FLAG_* */
+	struct list_head		retired; /* on mdevice->retired, see below */
 };
 
 /* One memremap_pages() region of device-private pages. */
@@ -167,6 +170,7 @@ struct hmm_dmirror_device {
 	unsigned long			cfree;
 	struct page			*free_pages;
 	struct folio			*free_folios;
+	struct list_head		retired;	/* closed mirrors, not freed */
 	spinlock_t			lock;		/* protects the above */
 };
 
@@ -300,6 +304,44 @@ static int hmm_dmirror_open(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/* Free the retired mirrors of a device: no page of it may name them. */
+static void hmm_dmirror_free_retired(struct list_head *dead)
+{
+	struct hmm_dmirror *dmirror, *next;
+
+	list_for_each_entry_safe(dmirror, next, dead, retired) {
+		list_del(&dmirror->retired);
+		xa_destroy(&dmirror->pt);
+		kfree(dmirror);
+	}
+}
+
+/*
+ * A closed mirror is freed only when no page of its device is in use
+ * (mdevice->calloc == mdevice->cfree, under mdevice->lock): a device page
+ * names its mirror (its backing page's zone_device_data), which
+ * ->migrate_to_ram() reads and uses until it frees the device page in
+ * migrate_vma_finalize(). Eviction at close skips a page that a CPU fault
+ * holds locked at that moment (upstream test_hmm frees the mirror all the
+ * same: a use-after-free). Until then the mirror waits on mdevice->retired;
+ * the next close that finds the device empty, or the device's removal
+ * (after memunmap_pages() waited for every page), frees it.
+ */
+static void hmm_dmirror_retire(struct hmm_dmirror_device *mdevice,
+			       struct hmm_dmirror *dmirror)
+{
+	LIST_HEAD(dead);
+
+	spin_lock(&mdevice->lock);
+	list_add(&dmirror->retired, &mdevice->retired);
+	if (mdevice->calloc == mdevice->cfree)
+		list_splice_init(&mdevice->retired, &dead);
+	else
+		hmm_stat_add(HMM_STAT_RETIRED, 1);
+	spin_unlock(&mdevice->lock);
+	hmm_dmirror_free_retired(&dead);
+}
+
 /*
  * The last reference to the file is gone: stop mirroring, and bring every
  * page of the device back to system memory (as test_hmm does: a page's
@@ -311,8 +353,7 @@ static int hmm_dmirror_release(struct inode *inode, struct file *filp)
 
 	mmu_interval_notifier_remove(&dmirror->notifier);
 	hmm_evict_device(dmirror->mdevice);
-	xa_destroy(&dmirror->pt);
-	kfree(dmirror);
+	hmm_dmirror_retire(dmirror->mdevice, dmirror);
 	hmm_stat_add(HMM_STAT_RELEASES, 1);
 	return 0;
 }
@@ -1520,6 +1561,7 @@ static int hmm_device_init(struct hmm_dmirror_device *mdevice, int id)
 
 	mutex_init(&mdevice->devmem_lock);
 	spin_lock_init(&mdevice->lock);
+	INIT_LIST_HEAD(&mdevice->retired);
 	cdev_init(&mdevice->cdevice, &hmm_dmirror_fops);
 	mdevice->cdevice.owner = THIS_MODULE;
 	device_initialize(&mdevice->device);
@@ -1550,8 +1592,15 @@ put_device:
 
 static void hmm_device_remove(struct hmm_dmirror_device *mdevice)
 {
+	LIST_HEAD(dead);
+
 	cdev_device_del(&mdevice->cdevice, &mdevice->device);
 	hmm_remove_chunks(mdevice);
+	/* Every device page is freed now: no page names a retired mirror. */
+	spin_lock(&mdevice->lock);
+	list_splice_init(&mdevice->retired, &dead);
+	spin_unlock(&mdevice->lock);
+	hmm_dmirror_free_retired(&dead);
 	put_device(&mdevice->device);
 	mdevice->added = false;
 }
