@@ -68,11 +68,9 @@ if [ ! -x "$BUSYBOX" ]; then
 	(
 		cache_lock busybox-arm64
 		[ -x "$BUSYBOX" ] && exit 0
-		debs=$(mktemp -d "$ROOT/tmp/debs.XXXXXX")
+		debs=""
 		trap 'rm -rf "$debs"' EXIT
-		chmod 777 "$debs"
-		in_root "$ROOT" sh -c "cd ${debs#"$ROOT"} && apt-get download -q \
-			busybox-static:arm64" >/dev/null ||
+		debs=$(root_download "$ROOT" busybox-static:arm64) ||
 			die "could not download busybox-static:arm64"
 		rm -rf "$MMPROBE_CACHE/busybox-arm64"
 		dpkg-deb -x "$debs"/busybox-static_*.deb "$MMPROBE_CACHE/busybox-arm64"

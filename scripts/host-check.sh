@@ -38,10 +38,10 @@ noble)
 	keyring=$MMPROBE_CACHE/ubuntu-keyring/usr/share/keyrings/ubuntu-archive-keyring.gpg
 	if [ ! -e "$keyring" ]; then
 		root=$(prepare_root trixie)
-		rm -f "$root"/tmp/ubuntu-keyring_*.deb
-		in_root "$root" sh -c 'cd /tmp && apt-get download -q ubuntu-keyring' \
-			>/dev/null || die "could not download ubuntu-keyring"
-		dpkg-deb -x "$root"/tmp/ubuntu-keyring_*.deb "$MMPROBE_CACHE/ubuntu-keyring"
+		debs=$(root_download "$root" ubuntu-keyring) ||
+			die "could not download ubuntu-keyring"
+		dpkg-deb -x "$debs"/ubuntu-keyring_*.deb "$MMPROBE_CACHE/ubuntu-keyring"
+		rm -rf "$debs"
 	fi
 	# shellcheck disable=SC2054 # the commas are in --components
 	ARGS=(--keyring="$keyring" --components=main,universe)

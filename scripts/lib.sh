@@ -146,6 +146,24 @@ root_apt()
 	in_root "$root" apt-get -o DPkg::Lock::Timeout=600 -q "$@"
 }
 
+# apt-get download PKGS... (name or name:arch) in ROOT, into a directory of
+# this run's own in the root's /tmp (apt downloads as _apt: mode 777).
+# Prints the directory, which the caller removes; fails, leaving nothing,
+# when a package cannot be had.
+root_download()
+{
+	local root=$1 debs
+
+	shift
+	debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
+	chmod 777 "$debs"
+	if ! in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q $*" >/dev/null; then
+		rm -rf "$debs"
+		return 1
+	fi
+	echo "$debs"
+}
+
 # Make (once) the build root of a suite and refresh its package lists daily.
 prepare_root()
 (
@@ -214,11 +232,8 @@ fetch_kernel()
 		pkgs="linux-image-$release$qual $(in_root "$root" apt-cache depends \
 			"linux-image-$release$qual" | awk '/Depends: linux-/ {print $2}' |
 			{ grep -F -- "$release" || true; } | sort -u | tr '\n' ' ')"
-		# A download directory of this run's own.
-		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
-		chmod 777 "$debs"	# apt downloads as _apt
-		in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q $pkgs" \
-			>/dev/null || die "could not download $pkgs"
+		# shellcheck disable=SC2086 # the packages, one a word
+		debs=$(root_download "$root" $pkgs) || die "could not download $pkgs"
 		for deb in "$debs"/*.deb; do
 			dpkg-deb -x "$deb" "$dir" || die "could not extract $deb"
 		done
@@ -507,10 +522,8 @@ kernel_vmlinux()
 		cache_lock "kernel-$release"
 		trap 'rm -rf "$debs"' EXIT
 		log "downloading linux-image-$release-dbg for its vmlinux"
-		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
-		chmod 777 "$debs"	# apt downloads as _apt
-		in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q linux-image-$release-dbg" \
-			>/dev/null || { log "no linux-image-$release-dbg"; return 0; }
+		debs=$(root_download "$root" "linux-image-$release-dbg") ||
+			{ log "no linux-image-$release-dbg"; return 0; }
 		mkdir -p "$kdir/dbg"
 		for deb in "$debs"/*.deb; do
 			dpkg-deb --fsys-tarfile "$deb" | tar -xf - -O \
@@ -736,10 +749,7 @@ cross_build()
 		fi
 		root_apt "$root" install -y --no-install-recommends gcc-aarch64-linux-gnu \
 			>/dev/null || die "could not install gcc-aarch64-linux-gnu"
-		debs=$(mktemp -d "$root/tmp/debs.XXXXXX")
-		chmod 777 "$debs"	# apt downloads as _apt
-		in_root "$root" sh -c "cd ${debs#"$root"} && apt-get download -q \
-			linux-headers-$release:arm64" >/dev/null ||
+		debs=$(root_download "$root" "linux-headers-$release:arm64") ||
 			die "could not download linux-headers-$release:arm64"
 		# Into the root's merged /usr: a package of 6.1 still ships
 		# ./lib/modules, and a plain extraction would make /lib a
