@@ -22,8 +22,16 @@
  * - hmm_dmirror.mutex protects the device page table (pt) and is taken by
  *   the interval notifier, so an entry never outlives the CPU mapping it
  *   mirrors; pt holds no page references.
- * - hmm_dmirror_device.devmem_lock protects the chunk array;
- *   hmm_dmirror_device.lock (a spinlock) the free lists and counts.
+ * - hmm_dmirror_device.devmem_lock protects the chunk array and the
+ *   reserved region; hmm_dmirror_device.lock (a spinlock) the free lists
+ *   and counts.
+ * - Device memory comes in 256 MiB chunks. Load only reserves the first
+ *   chunk's region (request_free_mem_region(): no free region, no devices);
+ *   the first device-page allocation that finds the free lists empty maps
+ *   it with memremap_pages() under devmem_lock, which serialises chunk
+ *   creation: a second allocator waits there and then maps a new region
+ *   of its own, as test_hmm does. So a load and unload that moves no page
+ *   never initialises device struct pages.
  * - A device page is referenced by the CPU page table entry that maps it
  *   (device-private entry) and by migration in progress; it returns to the
  *   free list through ->folio_free() when the last reference goes.
@@ -164,6 +172,7 @@ struct hmm_dmirror_device {
 	unsigned int			devmem_capacity;
 	unsigned int			devmem_count;
 	struct hmm_dmirror_chunk	**devmem_chunks;
+	struct hmm_dmirror_chunk	*reserved;	/* region not mapped yet */
 	struct mutex			devmem_lock;	/* protects the above */
 
 	unsigned long			calloc;
@@ -601,27 +610,26 @@ static struct page *hmm_take_free(struct hmm_dmirror_device *mdevice, bool is_la
 }
 
 /*
- * Add a chunk of device memory to the device; with @ppage, also take a page
- * of it for the caller.
+ * Request a free physical region for a chunk, not mapped yet: cheap, unlike
+ * memremap_pages(), which initialises a struct page for each of its 65536
+ * pages (a third of a second per chunk under TCG).
  */
-static int hmm_allocate_chunk(struct hmm_dmirror_device *mdevice,
-			      struct page **ppage, bool is_large)
+static struct hmm_dmirror_chunk *hmm_reserve_chunk(struct hmm_dmirror_device *mdevice)
 {
 	struct hmm_dmirror_chunk *devmem;
-	unsigned long pfn, pfn_first, pfn_last;
 	struct resource *res;
-	int ret = -ENOMEM;
-	void *ptr;
+	int ret;
 
 	devmem = kzalloc_obj(*devmem, GFP_KERNEL);
 	if (!devmem)
-		return ret;
+		return ERR_PTR(-ENOMEM);
 
 	res = request_free_mem_region(&iomem_resource, HMM_DEVMEM_CHUNK_SIZE,
 				      "hmm_dmirror");
 	if (IS_ERR_OR_NULL(res)) {
 		ret = res ? PTR_ERR(res) : -ENOMEM;
-		goto free_devmem;
+		kfree(devmem);
+		return ERR_PTR(ret);
 	}
 	devmem->pagemap.range.start = res->start;
 	devmem->pagemap.range.end = res->end;
@@ -630,8 +638,40 @@ static int hmm_allocate_chunk(struct hmm_dmirror_device *mdevice,
 	devmem->pagemap.ops = &hmm_devmem_ops;
 	devmem->pagemap.owner = mdevice;
 	devmem->mdevice = mdevice;
+	return devmem;
+}
+
+/* Give back a chunk's region: one never mapped, or one memunmap_pages() freed. */
+static void hmm_unreserve_chunk(struct hmm_dmirror_chunk *devmem)
+{
+	release_mem_region(devmem->pagemap.range.start, range_len(&devmem->pagemap.range));
+	kfree(devmem);
+}
+
+/*
+ * Add a chunk of device memory to the device: the region reserved at load
+ * if it is still there, else a new one; with @ppage, also take a page of it
+ * for the caller.
+ */
+static int hmm_allocate_chunk(struct hmm_dmirror_device *mdevice,
+			      struct page **ppage, bool is_large)
+{
+	struct hmm_dmirror_chunk *devmem;
+	unsigned long pfn, pfn_first, pfn_last;
+	int ret = -ENOMEM;
+	void *ptr;
 
 	mutex_lock(&mdevice->devmem_lock);
+	devmem = mdevice->reserved;
+	mdevice->reserved = NULL;
+	if (!devmem) {
+		devmem = hmm_reserve_chunk(mdevice);
+		if (IS_ERR(devmem)) {
+			mutex_unlock(&mdevice->devmem_lock);
+			return PTR_ERR(devmem);
+		}
+	}
+
 	if (mdevice->devmem_count == mdevice->devmem_capacity) {
 		struct hmm_dmirror_chunk **new_chunks;
 		unsigned int new_capacity;
@@ -640,14 +680,14 @@ static int hmm_allocate_chunk(struct hmm_dmirror_device *mdevice,
 		new_chunks = krealloc_array(mdevice->devmem_chunks, new_capacity,
 					    sizeof(new_chunks[0]), GFP_KERNEL);
 		if (!new_chunks)
-			goto unlock;
+			goto unreserve;
 		mdevice->devmem_capacity = new_capacity;
 		mdevice->devmem_chunks = new_chunks;
 	}
 	ptr = memremap_pages(&devmem->pagemap, numa_node_id());
 	if (IS_ERR_OR_NULL(ptr)) {
 		ret = ptr ? PTR_ERR(ptr) : -EFAULT;
-		goto unlock;
+		goto unreserve;
 	}
 	pfn_first = devmem->pagemap.range.start >> PAGE_SHIFT;
 	pfn_last = pfn_first + (range_len(&devmem->pagemap.range) >> PAGE_SHIFT);
@@ -679,11 +719,9 @@ static int hmm_allocate_chunk(struct hmm_dmirror_device *mdevice,
 	spin_unlock(&mdevice->lock);
 	return ret;
 
-unlock:
+unreserve:
 	mutex_unlock(&mdevice->devmem_lock);
-	release_mem_region(devmem->pagemap.range.start, range_len(&devmem->pagemap.range));
-free_devmem:
-	kfree(devmem);
+	hmm_unreserve_chunk(devmem);
 	return ret;
 }
 
@@ -1262,7 +1300,7 @@ static void hmm_remove_free_pages(struct hmm_dmirror_chunk *devmem)
 	}
 }
 
-/* Bring every page back to system memory and give the chunks up. */
+/* Bring every page back to system memory, give the chunks and the reserved region up. */
 static void hmm_remove_chunks(struct hmm_dmirror_device *mdevice)
 {
 	unsigned int i;
@@ -1279,10 +1317,12 @@ static void hmm_remove_chunks(struct hmm_dmirror_device *mdevice)
 		hmm_evict_chunk(devmem);
 		/* Waits for the last reference to each page of the chunk. */
 		memunmap_pages(&devmem->pagemap);
-		release_mem_region(devmem->pagemap.range.start,
-				   range_len(&devmem->pagemap.range));
-		kfree(devmem);
+		hmm_unreserve_chunk(devmem);
 		hmm_stat_add(HMM_STAT_CHUNKS_REMOVED, 1);
+	}
+	if (mdevice->reserved) {
+		hmm_unreserve_chunk(mdevice->reserved);
+		mdevice->reserved = NULL;
 	}
 	mdevice->devmem_count = 0;
 	mdevice->devmem_capacity = 0;
@@ -1572,10 +1612,16 @@ static int hmm_device_init(struct hmm_dmirror_device *mdevice, int id)
 	if (ret)
 		goto put_device;
 
-	/* The first chunk now, so that a missing region fails the load. */
-	ret = hmm_allocate_chunk(mdevice, NULL, false);
-	if (ret)
+	/*
+	 * The first chunk's region now, so that a missing region fails the
+	 * load; it is mapped on the first device-page allocation.
+	 */
+	mdevice->reserved = hmm_reserve_chunk(mdevice);
+	if (IS_ERR(mdevice->reserved)) {
+		ret = PTR_ERR(mdevice->reserved);
+		mdevice->reserved = NULL;
 		goto put_device;
+	}
 
 	ret = cdev_device_add(&mdevice->cdevice, &mdevice->device);
 	if (ret)
@@ -1679,15 +1725,18 @@ static void hmm_show_devices(struct seq_file *m)
 		struct hmm_dmirror_device *mdevice = &hmm_devices[id];
 		unsigned long calloc, cfree;
 		unsigned int chunks;
+		bool reserved;
 
 		mutex_lock(&mdevice->devmem_lock);
 		chunks = mdevice->devmem_count;
+		reserved = mdevice->reserved;
 		mutex_unlock(&mdevice->devmem_lock);
 		spin_lock(&mdevice->lock);
 		calloc = mdevice->calloc;
 		cfree = mdevice->cfree;
 		spin_unlock(&mdevice->lock);
 		seq_printf(m, "dev%d.chunks=%u\n", id, chunks);
+		seq_printf(m, "dev%d.reserved=%d\n", id, reserved);
 		seq_printf(m, "dev%d.pages_allocated=%lu\n", id, calloc);
 		seq_printf(m, "dev%d.pages_freed=%lu\n", id, cfree);
 		seq_printf(m, "dev%d.pages_in_use=%lu\n", id, calloc - cfree);
