@@ -31,6 +31,9 @@ cleanup()
 	if [ -n "$LOCK_PID" ]; then
 		kill "$LOCK_PID" 2>/dev/null || true
 	fi
+	# A running vmtest.sh stops its QEMU and removes its files on TERM.
+	pkill -TERM -P $$ 2>/dev/null || true
+	wait
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -58,13 +61,21 @@ result()
 
 # vm EXPECTED_RC ARGS...: run vmtest.sh with its own TMPDIR; stdout in
 # $T/out, stderr in $T/err; 0 when it exited EXPECTED_RC.
+# The guests below need little memory: make check runs this script beside
+# its suite's guests, which take most of the host's.
+GUEST_MEM=1G
+export MMPROBE_VM_HUGEPAGES_1G=0
+
 vm()
 {
 	local want=$1 rc=0
 
 	shift
 	mkdir -p "$T/tmp"
-	TMPDIR=$T/tmp "$VMTEST" "$@" >"$T/out" 2>"$T/err" </dev/null || rc=$?
+	# In the background, so that INT or TERM stops this script at once
+	# (bash runs a trap only after a foreground command ends).
+	TMPDIR=$T/tmp "$VMTEST" "$@" >"$T/out" 2>"$T/err" </dev/null &
+	wait $! || rc=$?
 	echo "# vmtest.sh $* -> exit $rc" >>"$T/err"
 	[ "$rc" -eq "$want" ]
 }
@@ -144,7 +155,7 @@ result "$ok" "an interrupt leaves no work directory"
 # failed run's files are kept in the cache, and said where.
 ok=0
 # shellcheck disable=SC2016 # expanded in the guest
-vm 7 -k "$KERNEL" -e 'GREETING=hello from the host' -- \
+vm 7 -k "$KERNEL" -m "$GUEST_MEM" -e 'GREETING=hello from the host' -- \
 	sh -c 'echo "guest: $GREETING"; exit 7' || ok=1
 grep -qx 'guest: hello from the host' "$T/out" || ok=1
 result "$ok" "-- CMD: the command's exit status (7) and -e VAR=VALUE"
@@ -162,7 +173,7 @@ result "$ok" "no work directory left after a guest"
 
 # 11-13: -t PROG:CASE runs that case alone; -o DIR keeps everything.
 ok=0
-vm 0 -k "$KERNEL" -t module:module.cap_thp -o "$T/o" || ok=1
+vm 0 -k "$KERNEL" -m "$GUEST_MEM" -t module:module.cap_thp -o "$T/o" || ok=1
 grep -qx '# ok 1 module.cap_thp' "$T/out" || ok=1
 grep -q '^# # Totals: pass:1 fail:0 ' "$T/out" || ok=1
 [ "$(grep -c '^# #  RUN ' "$T/out")" -eq 1 ] || ok=1
