@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,9 +71,15 @@ static struct {
 } cap;
 
 static struct mmprobe_pin_page pages_buf[WIN_MAX_PAGES];
-static unsigned char read_buf[WIN_MAX];
-/* What the process must read: reused, so that no case faults it in anew. */
-static unsigned char shadow_buf[WIN_MAX];
+/*
+ * What MMPROBE_PIN_IOC_READ copies to, a part of a window at a time.
+ * Small on purpose, as everything this program writes: fork() copies the
+ * page table entries of every dirty page, and the parent's next write to
+ * each faults; 4 MiB of buffers made a fork() 6 ms longer under TCG.
+ */
+static unsigned char read_buf[64 << 10];
+/* A window of fresh (or zero) memory: every page reads 0. */
+static const unsigned char zero_vals[WIN_MAX_PAGES];
 
 /* The outcome of the running test is pin_case (pin_util.h). */
 #define cur pin_case
@@ -297,7 +304,7 @@ static bool have_mthp_dirs;
  * @mem, @len: the range under test, for mprotect, madvise and munmap
  * @win: bytes from @mem that are pinned and compared
  * @hsize: hugetlb page size, 0 when not hugetlb
- * @shadow: what the process must read in @win
+ * @vals: what the process must read in @win, one byte a page (page_holds())
  * @spoilt: the case left the mapping unlike a fresh one (hugetlb VMAs are
  *	VM_DONTEXPAND, so MADV_DOFORK cannot undo MADV_DONTFORK on them)
  */
@@ -312,7 +319,7 @@ struct mem {
 	size_t len;
 	size_t win;
 	size_t hsize;
-	unsigned char *shadow;
+	unsigned char vals[WIN_MAX_PAGES];
 	bool spoilt;
 };
 
@@ -368,44 +375,58 @@ static void mem_write(struct mem *m)
 	seed += 0x35;
 	for (i = 0; i < nr_pages(m); i++) {
 		pages_mark(m->mem + i * pagesize, pagesize, seed + i);
-		pages_mark((char *)m->shadow + i * pagesize, pagesize, seed + i);
+		m->vals[i] = seed + i;
 	}
 }
 
-/* The first write to fresh memory, which reads zero. */
-static void mem_first_write(struct mem *m)
+/*
+ * Does the page at p hold val as pages_mark() leaves it: val in its first
+ * and last 8 bytes, zero between (the memory is fresh, and nothing else
+ * is written)? The whole page is read; a val of 0 is an all-zero page.
+ */
+static bool page_holds(const unsigned char *p, unsigned char val)
 {
-	memset(m->shadow, 0, m->win);
-	mem_write(m);
+	const uint64_t *q = (const uint64_t *)p;
+	uint64_t mark = val * 0x0101010101010101ULL, between = 0;
+	size_t i, n = pagesize / sizeof(*q);
+
+	for (i = 1; i < n - 1; i++)
+		between |= q[i];
+	return q[0] == mark && q[n - 1] == mark && !between;
 }
 
-/* The first page where a and b differ, or -1. */
-static long first_diff(const unsigned char *a, const unsigned char *b, size_t len)
+/* The first of n pages at p that does not hold its value of vals, or -1. */
+static long first_bad_page(const unsigned char *p, const unsigned char *vals, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < len; i += pagesize)
-		if (memcmp(a + i, b + i, pagesize))
-			return i / pagesize;
+	for (i = 0; i < n; i++)
+		if (!page_holds(p + i * pagesize, vals[i]))
+			return i;
 	return -1;
 }
 
-static bool check_data(const char *what, const unsigned char *want,
-		       const unsigned char *seen, size_t len)
+/* Say that page number page, at seen, does not hold val. */
+static void page_fail(const char *what, long page, const unsigned char *seen, unsigned char val)
 {
-	long page = first_diff(want, seen, len);
+	FAIL("%s: page %ld holds %#x (first byte), expected %#x %s", what, page, *seen, val,
+	     "in its first and last 8 bytes, 0 between");
+}
 
-	if (page < 0)
-		return true;
-	FAIL("%s: page %ld holds %#x, expected %#x", what, page,
-	     seen[page * pagesize], want[page * pagesize]);
-	return false;
+static bool check_data(const char *what, const unsigned char *vals,
+		       const unsigned char *seen, size_t n)
+{
+	long page = first_bad_page(seen, vals, n);
+
+	if (page >= 0)
+		page_fail(what, page, seen + page * pagesize, vals[page]);
+	return page < 0;
 }
 
 /* The process reads what it last wrote. */
 static bool check_memory(const struct mem *m)
 {
-	return check_data("process memory", m->shadow, (unsigned char *)m->mem, m->win);
+	return check_data("process memory", m->vals, (unsigned char *)m->mem, nr_pages(m));
 }
 
 /*
@@ -495,7 +516,7 @@ static bool setup_thp(struct mem *m)
 	m->win = size;
 	if (!EXPECT_EQ(0, madvise(m->mem, size, MADV_HUGEPAGE), "MADV_HUGEPAGE"))
 		return false;
-	mem_first_write(m);
+	mem_write(m);
 	return thp_populated(m->mem, size, fallback);
 }
 
@@ -585,7 +606,7 @@ static bool setup_thp_type(struct mem *m)
 		p = mremap(m->mem + half, half, half, MREMAP_MAYMOVE | MREMAP_FIXED, m->map2);
 		if (!EXPECT_TRUE(p == m->map2, "mremap: %s", strerror(errno)))
 			return false;
-		memmove(m->shadow, m->shadow + half, half);
+		memmove(m->vals, m->vals + half / pagesize, half / pagesize);
 		m->mem = m->map2;
 		m->len = half;
 		m->win = half;
@@ -608,7 +629,6 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 	memset(m, 0, sizeof(*m));
 	m->kind = k;
 	m->thpsize = kd->thpsize;
-	m->shadow = shadow_buf;
 
 	switch (k) {
 	case BASE:
@@ -626,13 +646,12 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 		madvise(m->mem, pagesize, MADV_NOHUGEPAGE);
 		if (k == ZERO) {
 			/* A read fault maps the shared zero page. */
-			memset(m->shadow, 0, m->win);
 			if (*(volatile char *)m->mem)
 				FAIL("fresh memory is not zero");
 			return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_ZERO_PAGE),
 					   "a read fault did not map the zero page");
 		}
-		mem_first_write(m);
+		mem_write(m);
 		return k != BASE_SWAP || setup_swapout(m);
 	case THP_PMD:
 	case THP_PMD_SWAP:
@@ -656,7 +675,6 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 			if (!EXPECT_EQ(0, mprotect(m->mem, m->len, PROT_READ | PROT_WRITE),
 				       "mprotect R/W"))
 				return false;
-			memcpy(m->shadow, m->mem, m->win);
 			mem_write(m);
 			return true;
 		}
@@ -677,7 +695,7 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 		m->len = m->hsize;
 		m->mem = m->map;
 		m->win = m->hsize < WIN_MAX ? m->hsize : WIN_MAX;
-		mem_first_write(m);
+		mem_write(m);
 		return true;
 	case HUGE_ZERO:
 		if (!cap.thp || !pmdsize) {
@@ -692,7 +710,6 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 		m->win = pmdsize;
 		m->mem = m->map;
 		madvise(m->mem, pmdsize, MADV_HUGEPAGE);
-		memset(m->shadow, 0, m->win);
 		if (*(volatile char *)m->mem)
 			FAIL("fresh memory is not zero");
 		if (!cap.use_zero_page) {
@@ -774,16 +791,45 @@ static struct mmprobe_pin_page *describe(int fd, uint64_t h, const struct mem *m
 	return pages_buf;
 }
 
-/* The pin reads want. */
-static bool check_pin_reads(int fd, uint64_t h, const struct mem *m, const void *want)
+/*
+ * Read n pages of take h into read_buf, as many at a time as it holds, and
+ * compare them with vals: *bad is the first page that differs, or -1; then
+ * read_buf holds it at *bad % read_pages. Returns 0 or -errno.
+ */
+static int pin_read_check(int fd, uint64_t h, size_t n, const unsigned char *vals, long *bad)
 {
-	int ret = pin_util_read(fd, h, 0, nr_pages(m), read_buf);
+	size_t i, k, read_pages = sizeof(read_buf) / pagesize;
+	int ret;
+
+	*bad = -1;
+	for (i = 0; i < n; i += k) {
+		k = n - i < read_pages ? n - i : read_pages;
+		ret = pin_util_read(fd, h, i, k, read_buf);
+		if (ret)
+			return ret;
+		*bad = first_bad_page(read_buf, vals + i, k);
+		if (*bad >= 0) {
+			*bad += i;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* The pin reads vals. */
+static bool check_pin_reads(int fd, uint64_t h, const struct mem *m, const unsigned char *vals)
+{
+	long bad;
+	int ret = pin_read_check(fd, h, nr_pages(m), vals, &bad);
 
 	if (ret) {
 		FAIL("MMPROBE_PIN_IOC_READ: %s", strerror(-ret));
 		return false;
 	}
-	return check_data("pinned pages", want, read_buf, m->win);
+	if (bad >= 0)
+		page_fail("pinned pages", bad,
+			  read_buf + bad % (sizeof(read_buf) / pagesize) * pagesize, vals[bad]);
+	return bad < 0;
 }
 
 /*
@@ -876,7 +922,7 @@ static bool check_pin(int fd, uint64_t h, const struct mem *m, unsigned int what
 	if ((what & AGREE_RULE) && !check_exclusive_rule(m))
 		return false;
 	if (what & AGREE_DATA)
-		return check_memory(m) && check_pin_reads(fd, h, m, m->mem);
+		return check_memory(m) && check_pin_reads(fd, h, m, m->vals);
 	return true;
 }
 
@@ -1115,7 +1161,8 @@ static int child_check_copied(const struct child_arg *a)
 		if (!(pm & PM_MMAP_EXCL))
 			return CHILD_NOT_EXCL;
 	}
-	return memcmp(m->mem, m->shadow, m->win) ? CHILD_DATA : CHILD_OK;
+	return first_bad_page((unsigned char *)m->mem, m->vals, nr_pages(m)) < 0 ?
+	       CHILD_OK : CHILD_DATA;
 }
 
 /* ---- the cases ---- */
@@ -1257,8 +1304,7 @@ static void case_ro_longterm_fork(struct mem *m, const struct test_case *tc)
 		if (!EXPECT_TRUE(mapped[i] != pinned[i],
 				 "page %zu: the write did not replace the zero page", i))
 			goto out;
-	memset(read_buf, 0, sizeof(read_buf));
-	if (check_pin_reads(fd, h, m, read_buf))
+	if (check_pin_reads(fd, h, m, zero_vals))
 		check_exclusive_rule(m);
 	ksft_print_msg("%s",
 		       "without longterm_ro_unshare the pin keeps the zero page (expected before 6.2)\n");
@@ -1268,13 +1314,14 @@ out:
 
 static int child_wait_then_check(struct child *c, struct child_arg *a)
 {
-	size_t len = a->len ? a->len : a->m->win;
+	size_t off = a->off / pagesize, n = (a->len ? a->len : a->m->win) / pagesize;
 
 	pipe_post(c->up[1]);
 	if (!pipe_wait(c->down[0]))
 		return CHILD_ERROR;
 	/* The parent's pin and write moved the parent, not the child. */
-	return memcmp(a->m->mem + a->off, a->m->shadow + a->off, len) ? CHILD_DATA : CHILD_OK;
+	return first_bad_page((unsigned char *)a->m->mem + a->off, a->m->vals + off, n) < 0 ?
+	       CHILD_OK : CHILD_DATA;
 }
 
 /*
@@ -1425,7 +1472,8 @@ static int child_copied_then_wait(struct child *c, struct child_arg *a)
 	if (!pipe_wait(c->down[0]))
 		return CHILD_ERROR;
 	/* The parent wrote after the fork: nothing of it is here. */
-	return memcmp(a->m->mem, a->m->shadow, a->m->win) ? CHILD_DATA : CHILD_OK;
+	return first_bad_page((unsigned char *)a->m->mem, a->m->vals, nr_pages(a->m)) < 0 ?
+	       CHILD_OK : CHILD_DATA;
 }
 
 /*
@@ -1468,7 +1516,7 @@ out:
 static void case_pin_dontneed(struct mem *m, const struct test_case *tc)
 {
 	uint64_t pinned[WIN_MAX_PAGES], mapped[WIN_MAX_PAGES];
-	static unsigned char old[WIN_MAX];
+	unsigned char old[WIN_MAX_PAGES];
 	struct mmprobe_pin_page *p;
 	uint64_t h;
 	size_t i;
@@ -1477,10 +1525,10 @@ static void case_pin_dontneed(struct mem *m, const struct test_case *tc)
 	fd = start_case(m, tc, &h, pinned);
 	if (fd < 0)
 		return;
-	memcpy(old, m->shadow, m->win);
+	memcpy(old, m->vals, nr_pages(m));
 	if (!EXPECT_EQ(0, madvise(m->mem, m->len, MADV_DONTNEED), "MADV_DONTNEED"))
 		goto out;
-	memset(m->shadow, 0, m->win);
+	memset(m->vals, 0, nr_pages(m));
 	if (!check_memory(m) || !check_pin_reads(fd, h, m, old))
 		goto out;
 	p = describe(fd, h, m, true);
@@ -1543,7 +1591,8 @@ static int child_maps_same(struct child *c, struct child_arg *a)
 		if ((pms[i] & PM_PFN_MASK) != a->pinned[i])
 			return CHILD_OTHER_PAGE;
 	}
-	return memcmp(m->mem, m->shadow, m->win) ? CHILD_DATA : CHILD_OK;
+	return first_bad_page((unsigned char *)m->mem, m->vals, nr_pages(m)) < 0 ?
+	       CHILD_OK : CHILD_DATA;
 }
 
 /*
@@ -1591,9 +1640,8 @@ static int child_wiped(struct child *c, struct child_arg *a)
 	const struct mem *m = a->m;
 	size_t i;
 
-	for (i = 0; i < m->win; i++)
-		if (m->mem[i])
-			return CHILD_DATA;
+	if (first_bad_page((unsigned char *)m->mem, zero_vals, nr_pages(m)) >= 0)
+		return CHILD_DATA;
 	pms = pagemap_win(m->mem, nr_pages(m));
 	for (i = 0; i < nr_pages(m); i++)
 		if ((pms[i] & PM_PFN_MASK) == a->pinned[i])
@@ -1662,6 +1710,7 @@ static int child_take_unmap_read(struct child *c, struct child_arg *a)
 {
 	struct mem *m = a->m;
 	uint64_t h;
+	long bad;
 	int fd;
 
 	fd = pin_util_open();
@@ -1673,9 +1722,9 @@ static int child_take_unmap_read(struct child *c, struct child_arg *a)
 	pipe_post(c->up[1]);
 	if (!pipe_wait(c->down[0]))
 		return CHILD_ERROR;
-	if (pin_util_read(fd, h, 0, nr_pages(m), read_buf))
+	if (pin_read_check(fd, h, nr_pages(m), m->vals, &bad))
 		return CHILD_ERROR;
-	return memcmp(read_buf, m->shadow, m->win) ? CHILD_LEAK : CHILD_OK;
+	return bad >= 0 ? CHILD_LEAK : CHILD_OK;
 }
 
 /*
@@ -1735,6 +1784,7 @@ static void case_vmsplice_parent(struct mem *m, const struct test_case *tc)
 	struct child c;
 	uint64_t h;
 	int fd, ret;
+	long bad;
 
 	fd = open_session();
 	if (fd < 0)
@@ -1749,10 +1799,10 @@ static void case_vmsplice_parent(struct mem *m, const struct test_case *tc)
 	tell_child(&c);
 	if (!child_reap(&c) || cur.failed)
 		goto out;
-	ret = pin_util_read(fd, h, 0, nr_pages(m), read_buf);
+	ret = pin_read_check(fd, h, nr_pages(m), m->vals, &bad);
 	if (ret)
 		FAIL("MMPROBE_PIN_IOC_READ: %s", strerror(-ret));
-	else if (first_diff(m->shadow, read_buf, m->win) >= 0)
+	else if (bad >= 0)
 		leaked(m, tc);
 out:
 	close(fd);
@@ -2661,6 +2711,28 @@ static void run_kind(struct kind *kd)
 	ksft_print_msg("kind %s: %u cases, %llu ms\n", kd->name, n, kd->ns / 1000000);
 }
 
+/*
+ * Run this process and its children on the CPU it started on. Nearly
+ * every case forks, and parent and child hand over to each other through
+ * pipes and wait(): on one CPU each handover is a context switch, on two a
+ * wakeup of the other vCPU, which under TCG on a busy host took up to 6
+ * times as long (a fork, two round trips and a wait: 22.5 and 8.5 ms on
+ * two vCPUs, 3.8 and 5.8 ms on one). No case races on purpose; the kernel's
+ * threads (kswapd, zram, kworkers) keep every CPU.
+ */
+static void run_on_one_cpu(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (cpu < 0 || sched_setaffinity(0, sizeof(set), &set))
+		ksft_print_msg("running on every CPU: %s\n", strerror(errno));
+	else
+		ksft_print_msg("running on CPU %d\n", cpu);
+}
+
 static int read_cap(const char *text, const char *key)
 {
 	long long v = util_kv_get(text, key);
@@ -2674,8 +2746,10 @@ int main(int argc, char **argv)
 {
 	unsigned int i, k, plan;
 	char text[4096], why[1024];
+	unsigned long long t0 = pin_util_now_ns(), t1, kinds_ns = 0;
 
 	pin_case_program_start();
+	run_on_one_cpu();
 	pagesize = getpagesize();
 	if (util_read_file(MMPROBE_DIR "/version", text, sizeof(text)) < 0)
 		ksft_exit_fail_msg("cannot read %s/version\n", MMPROBE_DIR);
@@ -2731,8 +2805,14 @@ int main(int argc, char **argv)
 		check_balance(&base, NULL);
 		pin_case_result("%s", interface_tests[i].desc);
 	}
-	for (k = 0; k < (unsigned int)nr_kinds; k++)
+	t1 = pin_util_now_ns();
+	for (k = 0; k < (unsigned int)nr_kinds; k++) {
 		run_kind(&kinds[k]);
+		kinds_ns += kinds[k].ns;
+	}
+	ksft_print_msg("total: %llu ms; before the kinds %llu ms, the %d kinds %llu ms\n",
+		       (pin_util_now_ns() - t0) / 1000000, (t1 - t0) / 1000000, nr_kinds,
+		       kinds_ns / 1000000);
 	pin_case_program_end();
 	return 0;
 }
