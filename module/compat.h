@@ -486,17 +486,22 @@ static inline bool mmprobe_leaf_migration_dirty(swp_entry_t entry)
 }
 
 /*
- * Selects the device-private mirror (hmm.c), a port of v7.3's
- * lib/test_hmm.c: it needs CONFIG_DEVICE_PRIVATE, CONFIG_HMM_MIRROR
- * (hmm_range_fault(); a defconfig kernel can have the first without the
- * second) and the folio-based device memory API of v7.x (dev_pagemap_ops
- * ->folio_free and ->folio_split, zone_device_folio_init(),
- * MIGRATE_VMA_SELECT_COMPOUND, hmm_range_fault_unlocked_timeout()), which
- * left no macro to test. Other kernels build without it and say why in
- * debugfs "hmm".
+ * Select the parts of the dmirror devices (hmm.c), a port of v7.3's
+ * lib/test_hmm.c. The devices and their hmm_range_fault() mirror (READ,
+ * WRITE, SNAPSHOT, an mmu interval notifier) need CONFIG_HMM_MIRROR (Debian
+ * sets it from 6.1 on; a defconfig kernel may not). Their device-private
+ * memory (migration to the device and back, device-exclusive entries)
+ * needs CONFIG_DEVICE_PRIVATE too (Debian sets it from 7.x on) and the
+ * folio-based device memory API of v7.x (dev_pagemap_ops ->folio_free and
+ * ->folio_split, zone_device_folio_init(), MIGRATE_VMA_SELECT_COMPOUND),
+ * which left no macro to test; as does hmm_range_fault_unlocked_timeout()
+ * (READ_UNLOCKED). Debugfs "hmm" says what a build lacks.
  */
-#define MMPROBE_HAS_HMM_DMIRROR \
-	(IS_ENABLED(CONFIG_DEVICE_PRIVATE) && IS_ENABLED(CONFIG_HMM_MIRROR) && \
+#define MMPROBE_HAS_HMM_MIRROR	IS_ENABLED(CONFIG_HMM_MIRROR)
+#define MMPROBE_HAS_HMM_DEVICE_PRIVATE \
+	(MMPROBE_HAS_HMM_MIRROR && IS_ENABLED(CONFIG_DEVICE_PRIVATE) && \
 	 LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0))
+#define MMPROBE_HAS_HMM_RANGE_FAULT_UNLOCKED \
+	(MMPROBE_HAS_HMM_MIRROR && LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0))
 
 #endif /* _MMPROBE_COMPAT_H */

@@ -1,22 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hmm: a device-private memory mirror, the kernel's lib/test_hmm.c for
- * kernels that have CONFIG_DEVICE_PRIVATE but not CONFIG_TEST_HMM.
+ * kernels that do not build CONFIG_TEST_HMM.
  *
  * Two simulated devices, /dev/hmm_dmirror0 and /dev/hmm_dmirror1, speak the
- * HMM_DMIRROR_* ioctls of hmm_uapi.h (the kernel's lib/test_hmm_uapi.h). A
- * device's memory is ZONE_DEVICE private pages from memremap_pages() on a
- * free physical region; each device page is backed by a system page that
- * holds its data (zone_device_data), as test_hmm does. Opening a device
- * mirrors the opener's address space: an mmu interval notifier over the
- * whole of it keeps the device's page table (an xarray of pfn -> page)
- * coherent with the CPU's. Pages move to the device with migrate_vma_*(),
- * back on a CPU fault through ->migrate_to_ram(), and are made
- * device-exclusive with make_device_exclusive().
+ * HMM_DMIRROR_* ioctls of hmm_uapi.h (the kernel's lib/test_hmm_uapi.h).
+ * Opening a device mirrors the opener's address space: an mmu interval
+ * notifier over the whole of it keeps the device's page table (an xarray of
+ * pfn -> page, filled by hmm_range_fault()) coherent with the CPU's. That
+ * much needs CONFIG_HMM_MIRROR only (READ, WRITE, SNAPSHOT).
+ *
+ * With CONFIG_DEVICE_PRIVATE the devices also have memory: ZONE_DEVICE
+ * private pages from memremap_pages() on a free physical region, each
+ * backed by a system page that holds its data (zone_device_data), as
+ * test_hmm does. Pages move to the device with migrate_vma_*(), back on a
+ * CPU fault through ->migrate_to_ram(), and are made device-exclusive with
+ * make_device_exclusive(). Without it those commands fail with EOPNOTSUPP.
  *
  * The devices are registered only when the kernel's own test_hmm is absent
  * (both would claim the same names); "hmm" in mmprobe's debugfs directory
- * says whether they are there, why not, and counts what they did.
+ * says whether they are there, whether they have device-private memory,
+ * why not, and counts what they did.
  *
  * Locking (Documentation/hmm.rst has the whole picture):
  * - hmm_dmirror.mutex protects the device page table (pt) and is taken by
@@ -47,9 +51,14 @@
 
 /* Why the devices are not there; NULL when they are. */
 static const char *hmm_absent_reason;
+/* Why they have no device-private memory; NULL when they have. */
+static const char *hmm_devmem_reason =
+	MMPROBE_HAS_HMM_DEVICE_PRIVATE ? NULL :
+	!IS_ENABLED(CONFIG_DEVICE_PRIVATE) ? "kernel built without CONFIG_DEVICE_PRIVATE" :
+	"mmprobe's device-private memory needs the folio-based API of v7.x";
 static char hmm_absent_buf[64];
 
-#if MMPROBE_HAS_HMM_DMIRROR
+#if MMPROBE_HAS_HMM_MIRROR
 
 #include <linux/cdev.h>
 #include <linux/device.h>
@@ -156,13 +165,6 @@ struct hmm_dmirror {
 	struct list_head		retired; /* on mdevice->retired, see below */
 };
 
-/* One memremap_pages() region of device-private pages. */
-struct hmm_dmirror_chunk {
-	struct dev_pagemap		pagemap;
-	struct hmm_dmirror_device	*mdevice;
-	bool				remove;	/* protected by mdevice->lock */
-};
-
 /* One simulated device, /dev/hmm_dmirrorN. */
 struct hmm_dmirror_device {
 	struct cdev			cdevice;
@@ -183,17 +185,10 @@ struct hmm_dmirror_device {
 	spinlock_t			lock;		/* protects the above */
 };
 
-static const struct dev_pagemap_ops hmm_devmem_ops;
 static const struct mmu_interval_notifier_ops hmm_dmirror_min_ops;
 static struct hmm_dmirror_device hmm_devices[HMM_DMIRROR_NDEVICES];
 static dev_t hmm_devt;
 static bool hmm_registered;
-
-/* The system page that holds a device page's data. */
-static struct page *hmm_backing_page(struct page *dpage)
-{
-	return dpage->zone_device_data;
-}
 
 static int hmm_bounce_init(struct hmm_dmirror_bounce *bounce,
 			   unsigned long addr, unsigned long size)
@@ -212,159 +207,14 @@ static void hmm_bounce_fini(struct hmm_dmirror_bounce *bounce)
 	vfree(bounce->ptr);
 }
 
-static struct hmm_dmirror_chunk *hmm_page_to_chunk(struct page *page)
+/* READ_UNLOCKED's hmm_range_fault_unlocked_timeout(), new in v7.x. */
+static int hmm_range_fault_unlocked(struct hmm_range *range)
 {
-	return container_of(page_pgmap(page), struct hmm_dmirror_chunk, pagemap);
-}
-
-static struct hmm_dmirror_device *hmm_page_to_device(struct page *page)
-{
-	return hmm_page_to_chunk(page)->mdevice;
-}
-
-/*
- * Move every device page of a chunk back to system memory. Pages that cannot
- * move now (locked, or referenced by a migration in progress) are skipped by
- * migrate_device_range() and stay; memunmap_pages() waits for them.
- */
-static void hmm_evict_chunk(struct hmm_dmirror_chunk *chunk)
-{
-	unsigned long start_pfn = chunk->pagemap.range.start >> PAGE_SHIFT;
-	unsigned long end_pfn = chunk->pagemap.range.end >> PAGE_SHIFT;
-	unsigned long npages = end_pfn - start_pfn + 1;
-	unsigned long *src_pfns, *dst_pfns;
-	unsigned long i, moved = 0;
-	unsigned int order;
-
-	src_pfns = kvcalloc(npages, sizeof(*src_pfns), GFP_KERNEL | __GFP_NOFAIL);
-	dst_pfns = kvcalloc(npages, sizeof(*dst_pfns), GFP_KERNEL | __GFP_NOFAIL);
-
-	migrate_device_range(src_pfns, start_pfn, npages);
-	for (i = 0; i < npages; i++) {
-		struct page *dpage, *spage;
-
-		spage = migrate_pfn_to_page(src_pfns[i]);
-		if (!spage || !(src_pfns[i] & MIGRATE_PFN_MIGRATE))
-			continue;
-		if (WARN_ON_ONCE(!is_device_private_page(spage)))
-			continue;
-
-		order = folio_order(page_folio(spage));
-		spage = hmm_backing_page(spage);
-		if (src_pfns[i] & MIGRATE_PFN_COMPOUND) {
-			dpage = folio_page(folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL,
-						       order), 0);
-		} else {
-			dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL);
-			order = 0;
-		}
-
-		lock_page(dpage);
-		dst_pfns[i] = migrate_pfn(page_to_pfn(dpage));
-		if (src_pfns[i] & MIGRATE_PFN_WRITE)
-			dst_pfns[i] |= MIGRATE_PFN_WRITE;
-		if (order)
-			dst_pfns[i] |= MIGRATE_PFN_COMPOUND;
-		folio_copy(page_folio(dpage), page_folio(spage));
-		moved += 1UL << order;
-	}
-	migrate_device_pages(src_pfns, dst_pfns, npages);
-	migrate_device_finalize(src_pfns, dst_pfns, npages);
-	kvfree(src_pfns);
-	kvfree(dst_pfns);
-	hmm_stat_add(HMM_STAT_EVICTED, moved);
-}
-
-static void hmm_evict_device(struct hmm_dmirror_device *mdevice)
-{
-	unsigned int i;
-
-	mutex_lock(&mdevice->devmem_lock);
-	for (i = 0; i < mdevice->devmem_count; i++)
-		hmm_evict_chunk(mdevice->devmem_chunks[i]);
-	mutex_unlock(&mdevice->devmem_lock);
-}
-
-static int hmm_dmirror_open(struct inode *inode, struct file *filp)
-{
-	struct hmm_dmirror *dmirror;
-	int ret;
-
-	if (!current->mm)
-		return -EINVAL;
-
-	dmirror = kzalloc_obj(*dmirror, GFP_KERNEL);
-	if (!dmirror)
-		return -ENOMEM;
-
-	dmirror->mdevice = container_of(inode->i_cdev, struct hmm_dmirror_device, cdevice);
-	mutex_init(&dmirror->mutex);
-	xa_init(&dmirror->pt);
-
-	ret = mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0,
-					   ULONG_MAX & PAGE_MASK, &hmm_dmirror_min_ops);
-	if (ret) {
-		kfree(dmirror);
-		return ret;
-	}
-
-	filp->private_data = dmirror;
-	hmm_stat_add(HMM_STAT_OPENS, 1);
-	return 0;
-}
-
-/* Free the retired mirrors of a device: no page of it may name them. */
-static void hmm_dmirror_free_retired(struct list_head *dead)
-{
-	struct hmm_dmirror *dmirror, *next;
-
-	list_for_each_entry_safe(dmirror, next, dead, retired) {
-		list_del(&dmirror->retired);
-		xa_destroy(&dmirror->pt);
-		kfree(dmirror);
-	}
-}
-
-/*
- * A closed mirror is freed only when no page of its device is in use
- * (mdevice->calloc == mdevice->cfree, under mdevice->lock): a device page
- * names its mirror (its backing page's zone_device_data), which
- * ->migrate_to_ram() reads and uses until it frees the device page in
- * migrate_vma_finalize(). Eviction at close skips a page that a CPU fault
- * holds locked at that moment (upstream test_hmm frees the mirror all the
- * same: a use-after-free). Until then the mirror waits on mdevice->retired;
- * the next close that finds the device empty, or the device's removal
- * (after memunmap_pages() waited for every page), frees it.
- */
-static void hmm_dmirror_retire(struct hmm_dmirror_device *mdevice,
-			       struct hmm_dmirror *dmirror)
-{
-	LIST_HEAD(dead);
-
-	spin_lock(&mdevice->lock);
-	list_add(&dmirror->retired, &mdevice->retired);
-	if (mdevice->calloc == mdevice->cfree)
-		list_splice_init(&mdevice->retired, &dead);
-	else
-		hmm_stat_add(HMM_STAT_RETIRED, 1);
-	spin_unlock(&mdevice->lock);
-	hmm_dmirror_free_retired(&dead);
-}
-
-/*
- * The last reference to the file is gone: stop mirroring, and bring every
- * page of the device back to system memory (as test_hmm does: a page's
- * ->migrate_to_ram() needs the mirror that put it there).
- */
-static int hmm_dmirror_release(struct inode *inode, struct file *filp)
-{
-	struct hmm_dmirror *dmirror = filp->private_data;
-
-	mmu_interval_notifier_remove(&dmirror->notifier);
-	hmm_evict_device(dmirror->mdevice);
-	hmm_dmirror_retire(dmirror->mdevice, dmirror);
-	hmm_stat_add(HMM_STAT_RELEASES, 1);
-	return 0;
+#if MMPROBE_HAS_HMM_RANGE_FAULT_UNLOCKED
+	return hmm_range_fault_unlocked_timeout(range, 0);
+#else
+	return -EOPNOTSUPP;
+#endif
 }
 
 static int hmm_do_fault(struct hmm_dmirror *dmirror, struct hmm_range *range)
@@ -437,7 +287,7 @@ static int hmm_range_fault_locked(struct hmm_dmirror *dmirror, struct hmm_range 
 
 	while (true) {
 		if (mmap_unlocked) {
-			ret = hmm_range_fault_unlocked_timeout(range, 0);
+			ret = hmm_range_fault_unlocked(range);
 			if (ret)
 				return ret;
 		} else {
@@ -526,29 +376,6 @@ static int hmm_do_copy(struct hmm_dmirror *dmirror, unsigned long start,
 }
 
 /*
- * The data the device holds for the command's range, copied to cmd->ptr
- * for verification (MIGRATE_TO_DEV, EXCLUSIVE); -ENOENT when it lacks some.
- */
-static int hmm_copy_out(struct hmm_dmirror *dmirror, struct hmm_dmirror_cmd *cmd)
-{
-	unsigned long start = cmd->addr, size = cmd->npages << PAGE_SHIFT;
-	struct hmm_dmirror_bounce bounce;
-	int ret;
-
-	ret = hmm_bounce_init(&bounce, start, size);
-	if (ret)
-		return ret;
-	mutex_lock(&dmirror->mutex);
-	ret = hmm_do_copy(dmirror, start, start + size, &bounce, false);
-	mutex_unlock(&dmirror->mutex);
-	if (!ret && copy_to_user(u64_to_user_ptr(cmd->ptr), bounce.ptr, bounce.size))
-		ret = -EFAULT;
-	cmd->cpages = bounce.cpages;
-	hmm_bounce_fini(&bounce);
-	return ret;
-}
-
-/*
  * READ, READ_UNLOCKED and WRITE: copy between the device page table and
  * the user buffer, faulting in what the table lacks.
  */
@@ -586,6 +413,157 @@ static int hmm_rw(struct hmm_dmirror *dmirror, struct hmm_dmirror_cmd *cmd, bool
 	if (!ret && !write && copy_to_user(u64_to_user_ptr(cmd->ptr), bounce.ptr, bounce.size))
 		ret = -EFAULT;
 fini:
+	cmd->cpages = bounce.cpages;
+	hmm_bounce_fini(&bounce);
+	return ret;
+}
+
+#if MMPROBE_HAS_HMM_DEVICE_PRIVATE
+
+/* One memremap_pages() region of device-private pages. */
+struct hmm_dmirror_chunk {
+	struct dev_pagemap		pagemap;
+	struct hmm_dmirror_device	*mdevice;
+	bool				remove;	/* protected by mdevice->lock */
+};
+
+static const struct dev_pagemap_ops hmm_devmem_ops;
+
+/* The system page that holds a device page's data. */
+static struct page *hmm_backing_page(struct page *dpage)
+{
+	return dpage->zone_device_data;
+}
+
+static struct hmm_dmirror_chunk *hmm_page_to_chunk(struct page *page)
+{
+	return container_of(page_pgmap(page), struct hmm_dmirror_chunk, pagemap);
+}
+
+static struct hmm_dmirror_device *hmm_page_to_device(struct page *page)
+{
+	return hmm_page_to_chunk(page)->mdevice;
+}
+
+/*
+ * Move every device page of a chunk back to system memory. Pages that cannot
+ * move now (locked, or referenced by a migration in progress) are skipped by
+ * migrate_device_range() and stay; memunmap_pages() waits for them.
+ */
+static void hmm_evict_chunk(struct hmm_dmirror_chunk *chunk)
+{
+	unsigned long start_pfn = chunk->pagemap.range.start >> PAGE_SHIFT;
+	unsigned long end_pfn = chunk->pagemap.range.end >> PAGE_SHIFT;
+	unsigned long npages = end_pfn - start_pfn + 1;
+	unsigned long *src_pfns, *dst_pfns;
+	unsigned long i, moved = 0;
+	unsigned int order;
+
+	src_pfns = kvcalloc(npages, sizeof(*src_pfns), GFP_KERNEL | __GFP_NOFAIL);
+	dst_pfns = kvcalloc(npages, sizeof(*dst_pfns), GFP_KERNEL | __GFP_NOFAIL);
+
+	migrate_device_range(src_pfns, start_pfn, npages);
+	for (i = 0; i < npages; i++) {
+		struct page *dpage, *spage;
+
+		spage = migrate_pfn_to_page(src_pfns[i]);
+		if (!spage || !(src_pfns[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		if (WARN_ON_ONCE(!is_device_private_page(spage)))
+			continue;
+
+		order = folio_order(page_folio(spage));
+		spage = hmm_backing_page(spage);
+		if (src_pfns[i] & MIGRATE_PFN_COMPOUND) {
+			dpage = folio_page(folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL,
+						       order), 0);
+		} else {
+			dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL);
+			order = 0;
+		}
+
+		lock_page(dpage);
+		dst_pfns[i] = migrate_pfn(page_to_pfn(dpage));
+		if (src_pfns[i] & MIGRATE_PFN_WRITE)
+			dst_pfns[i] |= MIGRATE_PFN_WRITE;
+		if (order)
+			dst_pfns[i] |= MIGRATE_PFN_COMPOUND;
+		folio_copy(page_folio(dpage), page_folio(spage));
+		moved += 1UL << order;
+	}
+	migrate_device_pages(src_pfns, dst_pfns, npages);
+	migrate_device_finalize(src_pfns, dst_pfns, npages);
+	kvfree(src_pfns);
+	kvfree(dst_pfns);
+	hmm_stat_add(HMM_STAT_EVICTED, moved);
+}
+
+static void hmm_evict_device(struct hmm_dmirror_device *mdevice)
+{
+	unsigned int i;
+
+	mutex_lock(&mdevice->devmem_lock);
+	for (i = 0; i < mdevice->devmem_count; i++)
+		hmm_evict_chunk(mdevice->devmem_chunks[i]);
+	mutex_unlock(&mdevice->devmem_lock);
+}
+
+/* Free the retired mirrors of a device: no page of it may name them. */
+static void hmm_dmirror_free_retired(struct list_head *dead)
+{
+	struct hmm_dmirror *dmirror, *next;
+
+	list_for_each_entry_safe(dmirror, next, dead, retired) {
+		list_del(&dmirror->retired);
+		xa_destroy(&dmirror->pt);
+		kfree(dmirror);
+	}
+}
+
+/*
+ * A closed mirror is freed only when no page of its device is in use
+ * (mdevice->calloc == mdevice->cfree, under mdevice->lock): a device page
+ * names its mirror (its backing page's zone_device_data), which
+ * ->migrate_to_ram() reads and uses until it frees the device page in
+ * migrate_vma_finalize(). Eviction at close skips a page that a CPU fault
+ * holds locked at that moment (upstream test_hmm frees the mirror all the
+ * same: a use-after-free). Until then the mirror waits on mdevice->retired;
+ * the next close that finds the device empty, or the device's removal
+ * (after memunmap_pages() waited for every page), frees it.
+ */
+static void hmm_dmirror_retire(struct hmm_dmirror_device *mdevice,
+			       struct hmm_dmirror *dmirror)
+{
+	LIST_HEAD(dead);
+
+	spin_lock(&mdevice->lock);
+	list_add(&dmirror->retired, &mdevice->retired);
+	if (mdevice->calloc == mdevice->cfree)
+		list_splice_init(&mdevice->retired, &dead);
+	else
+		hmm_stat_add(HMM_STAT_RETIRED, 1);
+	spin_unlock(&mdevice->lock);
+	hmm_dmirror_free_retired(&dead);
+}
+
+/*
+ * The data the device holds for the command's range, copied to cmd->ptr
+ * for verification (MIGRATE_TO_DEV, EXCLUSIVE); -ENOENT when it lacks some.
+ */
+static int hmm_copy_out(struct hmm_dmirror *dmirror, struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long start = cmd->addr, size = cmd->npages << PAGE_SHIFT;
+	struct hmm_dmirror_bounce bounce;
+	int ret;
+
+	ret = hmm_bounce_init(&bounce, start, size);
+	if (ret)
+		return ret;
+	mutex_lock(&dmirror->mutex);
+	ret = hmm_do_copy(dmirror, start, start + size, &bounce, false);
+	mutex_unlock(&dmirror->mutex);
+	if (!ret && copy_to_user(u64_to_user_ptr(cmd->ptr), bounce.ptr, bounce.size))
+		ret = -EFAULT;
 	cmd->cpages = bounce.cpages;
 	hmm_bounce_fini(&bounce);
 	return ret;
@@ -1153,131 +1131,6 @@ free:
 	return ret;
 }
 
-static void hmm_mkentry(struct hmm_dmirror *dmirror, unsigned char *perm,
-			unsigned long entry)
-{
-	struct page *page;
-
-	if (entry & HMM_PFN_ERROR) {
-		*perm = HMM_DMIRROR_PROT_ERROR;
-		return;
-	}
-	if (!(entry & HMM_PFN_VALID)) {
-		*perm = HMM_DMIRROR_PROT_NONE;
-		return;
-	}
-
-	page = hmm_pfn_to_page(entry);
-	if (is_device_private_page(page))
-		*perm = dmirror->mdevice == hmm_page_to_device(page) ?
-			HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL :
-			HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
-	else if (is_zero_page(page))
-		*perm = HMM_DMIRROR_PROT_ZERO;
-	else
-		*perm = HMM_DMIRROR_PROT_NONE;
-	if (entry & HMM_PFN_WRITE)
-		*perm |= HMM_DMIRROR_PROT_WRITE;
-	else
-		*perm |= HMM_DMIRROR_PROT_READ;
-	if (hmm_pfn_to_map_order(entry) + PAGE_SHIFT == PMD_SHIFT)
-		*perm |= HMM_DMIRROR_PROT_PMD;
-	else if (hmm_pfn_to_map_order(entry) + PAGE_SHIFT == PUD_SHIFT)
-		*perm |= HMM_DMIRROR_PROT_PUD;
-}
-
-static bool hmm_snapshot_invalidate(struct mmu_interval_notifier *mni,
-				    const struct mmu_notifier_range *range,
-				    unsigned long cur_seq)
-{
-	struct hmm_dmirror_interval *dmi =
-		container_of(mni, struct hmm_dmirror_interval, notifier);
-	struct hmm_dmirror *dmirror = dmi->dmirror;
-
-	if (mmu_notifier_range_blockable(range))
-		mutex_lock(&dmirror->mutex);
-	else if (!mutex_trylock(&dmirror->mutex))
-		return false;
-
-	/* Any invalidation in the interval invalidates the whole snapshot. */
-	mmu_interval_set_seq(mni, cur_seq);
-	mutex_unlock(&dmirror->mutex);
-	return true;
-}
-
-static const struct mmu_interval_notifier_ops hmm_snapshot_ops = {
-	.invalidate = hmm_snapshot_invalidate,
-};
-
-static int hmm_range_snapshot(struct hmm_dmirror *dmirror, struct hmm_range *range,
-			      unsigned char *perm)
-{
-	struct mm_struct *mm = dmirror->notifier.mm;
-	struct hmm_dmirror_interval notifier;
-	unsigned long i, n;
-	int ret;
-
-	/* A notifier of its own sees invalidations that overlap others. */
-	notifier.dmirror = dmirror;
-	range->notifier = &notifier.notifier;
-	ret = mmu_interval_notifier_insert(range->notifier, mm, range->start,
-					   range->end - range->start, &hmm_snapshot_ops);
-	if (ret)
-		return ret;
-
-	ret = hmm_range_fault_locked(dmirror, range, false);
-	if (!ret) {
-		n = (range->end - range->start) >> PAGE_SHIFT;
-		for (i = 0; i < n; i++)
-			hmm_mkentry(dmirror, perm + i, range->hmm_pfns[i]);
-		mutex_unlock(&dmirror->mutex);
-	}
-
-	mmu_interval_notifier_remove(range->notifier);
-	return ret;
-}
-
-static int hmm_snapshot(struct hmm_dmirror *dmirror, struct hmm_dmirror_cmd *cmd)
-{
-	unsigned long size = cmd->npages << PAGE_SHIFT;
-	unsigned long start = cmd->addr, end = start + size, addr, next;
-	struct mm_struct *mm = dmirror->notifier.mm;
-	unsigned long pfns[32];
-	unsigned char perm[32];
-	char __user *uptr;
-	struct hmm_range range = {
-		.hmm_pfns = pfns,
-		.dev_private_owner = dmirror->mdevice,
-	};
-	int ret = 0;
-
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-
-	uptr = u64_to_user_ptr(cmd->ptr);
-	for (addr = start; addr < end; addr = next) {
-		unsigned long n;
-
-		next = min(addr + (ARRAY_SIZE(pfns) << PAGE_SHIFT), end);
-		range.start = addr;
-		range.end = next;
-
-		ret = hmm_range_snapshot(dmirror, &range, perm);
-		if (ret)
-			break;
-
-		n = (range.end - range.start) >> PAGE_SHIFT;
-		if (copy_to_user(uptr, perm, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		cmd->cpages += n;
-		uptr += n;
-	}
-	mmput(mm);
-	return ret;
-}
-
 /* Take a chunk's pages off the free lists, so they can't be allocated again. */
 static void hmm_remove_free_pages(struct hmm_dmirror_chunk *devmem)
 {
@@ -1334,139 +1187,6 @@ static void hmm_remove_chunks(struct hmm_dmirror_device *mdevice)
 	mdevice->devmem_chunks = NULL;
 	mutex_unlock(&mdevice->devmem_lock);
 }
-
-/*
- * Check a command: a page-aligned address and a non-empty range that does
- * not wrap and is no larger than memory (the bounce buffer is vmalloc()ed).
- */
-static int hmm_cmd_check(const struct hmm_dmirror_cmd *cmd)
-{
-	unsigned long size, end;
-
-	if (cmd->addr & ~PAGE_MASK || !cmd->npages || cmd->npages > totalram_pages())
-		return -EINVAL;
-	if (check_shl_overflow(cmd->npages, PAGE_SHIFT, &size) ||
-	    check_add_overflow(cmd->addr, size, &end) || end > TASK_SIZE)
-		return -EINVAL;
-	return 0;
-}
-
-static long hmm_dmirror_ioctl(struct file *filp, unsigned int command, unsigned long arg)
-{
-	struct hmm_dmirror *dmirror = filp->private_data;
-	void __user *uarg = (void __user *)arg;
-	struct hmm_dmirror_cmd cmd;
-	int ret;
-
-	hmm_stat_add(HMM_STAT_IOCTLS, 1);
-	switch (command) {
-	case HMM_DMIRROR_READ:
-	case HMM_DMIRROR_WRITE:
-	case HMM_DMIRROR_MIGRATE_TO_DEV:
-	case HMM_DMIRROR_MIGRATE_TO_SYS:
-	case HMM_DMIRROR_SNAPSHOT:
-	case HMM_DMIRROR_EXCLUSIVE:
-	case HMM_DMIRROR_CHECK_EXCLUSIVE:
-	case HMM_DMIRROR_RELEASE:
-	case HMM_DMIRROR_FLAGS:
-	case HMM_DMIRROR_READ_UNLOCKED:
-		break;
-	default:
-		ret = -ENOTTY;
-		goto out;
-	}
-
-	if (copy_from_user(&cmd, uarg, sizeof(cmd))) {
-		ret = -EFAULT;
-		goto out;
-	}
-	/* FLAGS carries the flags in npages; every other command a range. */
-	if (command == HMM_DMIRROR_FLAGS)
-		ret = cmd.npages & ~HMM_DMIRROR_FLAG_FAIL_ALLOC ? -EINVAL : 0;
-	else
-		ret = hmm_cmd_check(&cmd);
-	if (ret)
-		goto out;
-	if (current->mm != dmirror->notifier.mm) {
-		/* A device mirrors its opener's address space only. */
-		ret = -EINVAL;
-		goto out;
-	}
-
-	cmd.cpages = 0;
-	cmd.faults = 0;
-	switch (command) {
-	case HMM_DMIRROR_READ:
-		ret = hmm_rw(dmirror, &cmd, false, false);
-		break;
-	case HMM_DMIRROR_WRITE:
-		ret = hmm_rw(dmirror, &cmd, true, false);
-		break;
-	case HMM_DMIRROR_MIGRATE_TO_DEV:
-		ret = hmm_migrate(dmirror, &cmd, true);
-		if (!ret)
-			ret = hmm_copy_out(dmirror, &cmd);
-		break;
-	case HMM_DMIRROR_MIGRATE_TO_SYS:
-		ret = hmm_migrate(dmirror, &cmd, false);
-		break;
-	case HMM_DMIRROR_EXCLUSIVE:
-		ret = hmm_exclusive(dmirror, &cmd);
-		break;
-	case HMM_DMIRROR_CHECK_EXCLUSIVE:
-		ret = hmm_check_atomic(dmirror, cmd.addr,
-				       cmd.addr + (cmd.npages << PAGE_SHIFT));
-		break;
-	case HMM_DMIRROR_SNAPSHOT:
-		ret = hmm_snapshot(dmirror, &cmd);
-		break;
-	case HMM_DMIRROR_RELEASE:
-		hmm_remove_chunks(dmirror->mdevice);
-		break;
-	case HMM_DMIRROR_FLAGS:
-		dmirror->flags = cmd.npages;
-		break;
-	case HMM_DMIRROR_READ_UNLOCKED:
-		ret = hmm_rw(dmirror, &cmd, false, true);
-		break;
-	}
-	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))
-		ret = -EFAULT;
-out:
-	if (ret)
-		hmm_stat_add(HMM_STAT_ERRORS, 1);
-	return mmprobe_err(ret);
-}
-
-/* Zeroed kernel pages inserted into the VMA: a VM_MIXEDMAP mapping. */
-static int hmm_dmirror_mmap(struct file *file, struct vm_area_struct *vma)
-{
-	unsigned long addr;
-
-	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
-		struct page *page;
-		int ret;
-
-		page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		if (!page)
-			return -ENOMEM;
-		ret = vm_insert_page(vma, addr, page);
-		/* On success the mapping holds its own reference. */
-		put_page(page);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static const struct file_operations hmm_dmirror_fops = {
-	.owner		= THIS_MODULE,
-	.open		= hmm_dmirror_open,
-	.release	= hmm_dmirror_release,
-	.mmap		= hmm_dmirror_mmap,
-	.unlocked_ioctl	= hmm_dmirror_ioctl,
-	.llseek		= default_llseek,
-};
 
 /* ->folio_free(): the last reference to a device page is gone. */
 static void hmm_devmem_free(struct folio *folio)
@@ -1590,6 +1310,420 @@ static const struct dev_pagemap_ops hmm_devmem_ops = {
 	.folio_split	= hmm_devmem_folio_split,
 };
 
+/* The commands that need device memory. */
+static int hmm_devmem_ioctl(struct hmm_dmirror *dmirror, unsigned int command,
+			    struct hmm_dmirror_cmd *cmd)
+{
+	int ret;
+
+	switch (command) {
+	case HMM_DMIRROR_MIGRATE_TO_DEV:
+		ret = hmm_migrate(dmirror, cmd, true);
+		return ret ? ret : hmm_copy_out(dmirror, cmd);
+	case HMM_DMIRROR_MIGRATE_TO_SYS:
+		return hmm_migrate(dmirror, cmd, false);
+	case HMM_DMIRROR_EXCLUSIVE:
+		return hmm_exclusive(dmirror, cmd);
+	case HMM_DMIRROR_CHECK_EXCLUSIVE:
+		return hmm_check_atomic(dmirror, cmd->addr,
+					cmd->addr + (cmd->npages << PAGE_SHIFT));
+	case HMM_DMIRROR_RELEASE:
+		hmm_remove_chunks(dmirror->mdevice);
+		return 0;
+	case HMM_DMIRROR_FLAGS:
+		dmirror->flags = cmd->npages;
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+/*
+ * The first chunk's region now, so that a missing region fails the load;
+ * it is mapped on the first device-page allocation.
+ */
+static int hmm_devmem_init(struct hmm_dmirror_device *mdevice)
+{
+	struct hmm_dmirror_chunk *devmem = hmm_reserve_chunk(mdevice);
+
+	if (IS_ERR(devmem))
+		return PTR_ERR(devmem);
+	mdevice->reserved = devmem;
+	return 0;
+}
+
+/* All of a device's memory back, and its retired mirrors freed. */
+static void hmm_devmem_remove(struct hmm_dmirror_device *mdevice)
+{
+	LIST_HEAD(dead);
+
+	hmm_remove_chunks(mdevice);
+	/* Every device page is freed now: no page names a retired mirror. */
+	spin_lock(&mdevice->lock);
+	list_splice_init(&mdevice->retired, &dead);
+	spin_unlock(&mdevice->lock);
+	hmm_dmirror_free_retired(&dead);
+}
+
+/*
+ * A closed mirror: every page of its device back to system memory (as
+ * test_hmm does: a page's ->migrate_to_ram() needs the mirror that put it
+ * there), then the mirror freed or retired.
+ */
+static void hmm_dmirror_free(struct hmm_dmirror *dmirror)
+{
+	hmm_evict_device(dmirror->mdevice);
+	hmm_dmirror_retire(dmirror->mdevice, dmirror);
+}
+
+/* The snapshot byte of a device-private page, without the access bits. */
+static bool hmm_devmem_perm(struct hmm_dmirror *dmirror, struct page *page,
+			    unsigned char *perm)
+{
+	if (!is_device_private_page(page))
+		return false;
+	*perm = dmirror->mdevice == hmm_page_to_device(page) ?
+		HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+	return true;
+}
+
+static void hmm_devmem_show(struct seq_file *m, struct hmm_dmirror_device *mdevice, int id)
+{
+	unsigned long calloc, cfree;
+	unsigned int chunks;
+	bool reserved;
+
+	mutex_lock(&mdevice->devmem_lock);
+	chunks = mdevice->devmem_count;
+	reserved = mdevice->reserved;
+	mutex_unlock(&mdevice->devmem_lock);
+	spin_lock(&mdevice->lock);
+	calloc = mdevice->calloc;
+	cfree = mdevice->cfree;
+	spin_unlock(&mdevice->lock);
+	seq_printf(m, "dev%d.chunks=%u\n", id, chunks);
+	seq_printf(m, "dev%d.reserved=%d\n", id, reserved);
+	seq_printf(m, "dev%d.pages_allocated=%lu\n", id, calloc);
+	seq_printf(m, "dev%d.pages_freed=%lu\n", id, cfree);
+	seq_printf(m, "dev%d.pages_in_use=%lu\n", id, calloc - cfree);
+}
+
+#else /* !MMPROBE_HAS_HMM_DEVICE_PRIVATE */
+
+/*
+ * Without device memory the devices mirror (READ, WRITE, SNAPSHOT) and
+ * every command that needs device pages fails with EOPNOTSUPP.
+ */
+static int hmm_devmem_ioctl(struct hmm_dmirror *dmirror, unsigned int command,
+			    struct hmm_dmirror_cmd *cmd)
+{
+	return -EOPNOTSUPP;
+}
+
+static int hmm_devmem_init(struct hmm_dmirror_device *mdevice)
+{
+	return 0;
+}
+
+static void hmm_devmem_remove(struct hmm_dmirror_device *mdevice)
+{
+}
+
+/* No device page can name the mirror: it goes at once. */
+static void hmm_dmirror_free(struct hmm_dmirror *dmirror)
+{
+	xa_destroy(&dmirror->pt);
+	kfree(dmirror);
+}
+
+static bool hmm_devmem_perm(struct hmm_dmirror *dmirror, struct page *page,
+			    unsigned char *perm)
+{
+	return false;
+}
+
+static void hmm_devmem_show(struct seq_file *m, struct hmm_dmirror_device *mdevice, int id)
+{
+}
+
+#endif /* MMPROBE_HAS_HMM_DEVICE_PRIVATE */
+
+static int hmm_dmirror_open(struct inode *inode, struct file *filp)
+{
+	struct hmm_dmirror *dmirror;
+	int ret;
+
+	if (!current->mm)
+		return -EINVAL;
+
+	dmirror = kzalloc_obj(*dmirror, GFP_KERNEL);
+	if (!dmirror)
+		return -ENOMEM;
+
+	dmirror->mdevice = container_of(inode->i_cdev, struct hmm_dmirror_device, cdevice);
+	mutex_init(&dmirror->mutex);
+	xa_init(&dmirror->pt);
+
+	ret = mmu_interval_notifier_insert(&dmirror->notifier, current->mm, 0,
+					   ULONG_MAX & PAGE_MASK, &hmm_dmirror_min_ops);
+	if (ret) {
+		kfree(dmirror);
+		return ret;
+	}
+
+	filp->private_data = dmirror;
+	hmm_stat_add(HMM_STAT_OPENS, 1);
+	return 0;
+}
+
+/* The last reference to the file is gone: stop mirroring, free the mirror. */
+static int hmm_dmirror_release(struct inode *inode, struct file *filp)
+{
+	struct hmm_dmirror *dmirror = filp->private_data;
+
+	mmu_interval_notifier_remove(&dmirror->notifier);
+	hmm_dmirror_free(dmirror);
+	hmm_stat_add(HMM_STAT_RELEASES, 1);
+	return 0;
+}
+
+static void hmm_mkentry(struct hmm_dmirror *dmirror, unsigned char *perm,
+			unsigned long entry)
+{
+	struct page *page;
+
+	if (entry & HMM_PFN_ERROR) {
+		*perm = HMM_DMIRROR_PROT_ERROR;
+		return;
+	}
+	if (!(entry & HMM_PFN_VALID)) {
+		*perm = HMM_DMIRROR_PROT_NONE;
+		return;
+	}
+
+	page = hmm_pfn_to_page(entry);
+	if (hmm_devmem_perm(dmirror, page, perm))
+		;
+	else if (is_zero_page(page))
+		*perm = HMM_DMIRROR_PROT_ZERO;
+	else
+		*perm = HMM_DMIRROR_PROT_NONE;
+	if (entry & HMM_PFN_WRITE)
+		*perm |= HMM_DMIRROR_PROT_WRITE;
+	else
+		*perm |= HMM_DMIRROR_PROT_READ;
+	if (hmm_pfn_to_map_order(entry) + PAGE_SHIFT == PMD_SHIFT)
+		*perm |= HMM_DMIRROR_PROT_PMD;
+	else if (hmm_pfn_to_map_order(entry) + PAGE_SHIFT == PUD_SHIFT)
+		*perm |= HMM_DMIRROR_PROT_PUD;
+}
+
+static bool hmm_snapshot_invalidate(struct mmu_interval_notifier *mni,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq)
+{
+	struct hmm_dmirror_interval *dmi =
+		container_of(mni, struct hmm_dmirror_interval, notifier);
+	struct hmm_dmirror *dmirror = dmi->dmirror;
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&dmirror->mutex);
+	else if (!mutex_trylock(&dmirror->mutex))
+		return false;
+
+	/* Any invalidation in the interval invalidates the whole snapshot. */
+	mmu_interval_set_seq(mni, cur_seq);
+	mutex_unlock(&dmirror->mutex);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops hmm_snapshot_ops = {
+	.invalidate = hmm_snapshot_invalidate,
+};
+
+static int hmm_range_snapshot(struct hmm_dmirror *dmirror, struct hmm_range *range,
+			      unsigned char *perm)
+{
+	struct mm_struct *mm = dmirror->notifier.mm;
+	struct hmm_dmirror_interval notifier;
+	unsigned long i, n;
+	int ret;
+
+	/* A notifier of its own sees invalidations that overlap others. */
+	notifier.dmirror = dmirror;
+	range->notifier = &notifier.notifier;
+	ret = mmu_interval_notifier_insert(range->notifier, mm, range->start,
+					   range->end - range->start, &hmm_snapshot_ops);
+	if (ret)
+		return ret;
+
+	ret = hmm_range_fault_locked(dmirror, range, false);
+	if (!ret) {
+		n = (range->end - range->start) >> PAGE_SHIFT;
+		for (i = 0; i < n; i++)
+			hmm_mkentry(dmirror, perm + i, range->hmm_pfns[i]);
+		mutex_unlock(&dmirror->mutex);
+	}
+
+	mmu_interval_notifier_remove(range->notifier);
+	return ret;
+}
+
+static int hmm_snapshot(struct hmm_dmirror *dmirror, struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long size = cmd->npages << PAGE_SHIFT;
+	unsigned long start = cmd->addr, end = start + size, addr, next;
+	struct mm_struct *mm = dmirror->notifier.mm;
+	unsigned long pfns[32];
+	unsigned char perm[32];
+	char __user *uptr;
+	struct hmm_range range = {
+		.hmm_pfns = pfns,
+		.dev_private_owner = dmirror->mdevice,
+	};
+	int ret = 0;
+
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+
+	uptr = u64_to_user_ptr(cmd->ptr);
+	for (addr = start; addr < end; addr = next) {
+		unsigned long n;
+
+		next = min(addr + (ARRAY_SIZE(pfns) << PAGE_SHIFT), end);
+		range.start = addr;
+		range.end = next;
+
+		ret = hmm_range_snapshot(dmirror, &range, perm);
+		if (ret)
+			break;
+
+		n = (range.end - range.start) >> PAGE_SHIFT;
+		if (copy_to_user(uptr, perm, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		cmd->cpages += n;
+		uptr += n;
+	}
+	mmput(mm);
+	return ret;
+}
+
+/*
+ * Check a command: a page-aligned address and a non-empty range that does
+ * not wrap and is no larger than memory (the bounce buffer is vmalloc()ed).
+ */
+static int hmm_cmd_check(const struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long size, end;
+
+	if (cmd->addr & ~PAGE_MASK || !cmd->npages || cmd->npages > totalram_pages())
+		return -EINVAL;
+	if (check_shl_overflow(cmd->npages, PAGE_SHIFT, &size) ||
+	    check_add_overflow(cmd->addr, size, &end) || end > TASK_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
+static long hmm_dmirror_ioctl(struct file *filp, unsigned int command, unsigned long arg)
+{
+	struct hmm_dmirror *dmirror = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct hmm_dmirror_cmd cmd;
+	int ret;
+
+	hmm_stat_add(HMM_STAT_IOCTLS, 1);
+	switch (command) {
+	case HMM_DMIRROR_READ:
+	case HMM_DMIRROR_WRITE:
+	case HMM_DMIRROR_MIGRATE_TO_DEV:
+	case HMM_DMIRROR_MIGRATE_TO_SYS:
+	case HMM_DMIRROR_SNAPSHOT:
+	case HMM_DMIRROR_EXCLUSIVE:
+	case HMM_DMIRROR_CHECK_EXCLUSIVE:
+	case HMM_DMIRROR_RELEASE:
+	case HMM_DMIRROR_FLAGS:
+	case HMM_DMIRROR_READ_UNLOCKED:
+		break;
+	default:
+		ret = -ENOTTY;
+		goto out;
+	}
+
+	if (copy_from_user(&cmd, uarg, sizeof(cmd))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	/* FLAGS carries the flags in npages; every other command a range. */
+	if (command == HMM_DMIRROR_FLAGS)
+		ret = cmd.npages & ~HMM_DMIRROR_FLAG_FAIL_ALLOC ? -EINVAL : 0;
+	else
+		ret = hmm_cmd_check(&cmd);
+	if (ret)
+		goto out;
+	if (current->mm != dmirror->notifier.mm) {
+		/* A device mirrors its opener's address space only. */
+		ret = -EINVAL;
+		goto out;
+	}
+
+	cmd.cpages = 0;
+	cmd.faults = 0;
+	switch (command) {
+	case HMM_DMIRROR_READ:
+		ret = hmm_rw(dmirror, &cmd, false, false);
+		break;
+	case HMM_DMIRROR_WRITE:
+		ret = hmm_rw(dmirror, &cmd, true, false);
+		break;
+	case HMM_DMIRROR_READ_UNLOCKED:
+		ret = hmm_rw(dmirror, &cmd, false, true);
+		break;
+	case HMM_DMIRROR_SNAPSHOT:
+		ret = hmm_snapshot(dmirror, &cmd);
+		break;
+	default:
+		ret = hmm_devmem_ioctl(dmirror, command, &cmd);
+		break;
+	}
+	if (!ret && copy_to_user(uarg, &cmd, sizeof(cmd)))
+		ret = -EFAULT;
+out:
+	if (ret)
+		hmm_stat_add(HMM_STAT_ERRORS, 1);
+	return mmprobe_err(ret);
+}
+
+/* Zeroed kernel pages inserted into the VMA: a VM_MIXEDMAP mapping. */
+static int hmm_dmirror_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	unsigned long addr;
+
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		struct page *page;
+		int ret;
+
+		page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!page)
+			return -ENOMEM;
+		ret = vm_insert_page(vma, addr, page);
+		/* On success the mapping holds its own reference. */
+		put_page(page);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static const struct file_operations hmm_dmirror_fops = {
+	.owner		= THIS_MODULE,
+	.open		= hmm_dmirror_open,
+	.release	= hmm_dmirror_release,
+	.mmap		= hmm_dmirror_mmap,
+	.unlocked_ioctl	= hmm_dmirror_ioctl,
+	.llseek		= default_llseek,
+};
+
 /* The chunks go in hmm_device_remove(), before the last reference. */
 static void hmm_device_release(struct device *dev)
 {
@@ -1612,25 +1746,18 @@ static int hmm_device_init(struct hmm_dmirror_device *mdevice, int id)
 	if (ret)
 		goto put_device;
 
-	/*
-	 * The first chunk's region now, so that a missing region fails the
-	 * load; it is mapped on the first device-page allocation.
-	 */
-	mdevice->reserved = hmm_reserve_chunk(mdevice);
-	if (IS_ERR(mdevice->reserved)) {
-		ret = PTR_ERR(mdevice->reserved);
-		mdevice->reserved = NULL;
+	ret = hmm_devmem_init(mdevice);
+	if (ret)
 		goto put_device;
-	}
 
 	ret = cdev_device_add(&mdevice->cdevice, &mdevice->device);
 	if (ret)
-		goto remove_chunks;
+		goto remove_devmem;
 	mdevice->added = true;
 	return 0;
 
-remove_chunks:
-	hmm_remove_chunks(mdevice);
+remove_devmem:
+	hmm_devmem_remove(mdevice);
 put_device:
 	put_device(&mdevice->device);
 	return ret;
@@ -1638,15 +1765,8 @@ put_device:
 
 static void hmm_device_remove(struct hmm_dmirror_device *mdevice)
 {
-	LIST_HEAD(dead);
-
 	cdev_device_del(&mdevice->cdevice, &mdevice->device);
-	hmm_remove_chunks(mdevice);
-	/* Every device page is freed now: no page names a retired mirror. */
-	spin_lock(&mdevice->lock);
-	list_splice_init(&mdevice->retired, &dead);
-	spin_unlock(&mdevice->lock);
-	hmm_dmirror_free_retired(&dead);
+	hmm_devmem_remove(mdevice);
 	put_device(&mdevice->device);
 	mdevice->added = false;
 }
@@ -1721,26 +1841,8 @@ static void hmm_show_devices(struct seq_file *m)
 	int id;
 
 	seq_printf(m, "devices=%d\n", hmm_registered ? HMM_DMIRROR_NDEVICES : 0);
-	for (id = 0; hmm_registered && id < HMM_DMIRROR_NDEVICES; id++) {
-		struct hmm_dmirror_device *mdevice = &hmm_devices[id];
-		unsigned long calloc, cfree;
-		unsigned int chunks;
-		bool reserved;
-
-		mutex_lock(&mdevice->devmem_lock);
-		chunks = mdevice->devmem_count;
-		reserved = mdevice->reserved;
-		mutex_unlock(&mdevice->devmem_lock);
-		spin_lock(&mdevice->lock);
-		calloc = mdevice->calloc;
-		cfree = mdevice->cfree;
-		spin_unlock(&mdevice->lock);
-		seq_printf(m, "dev%d.chunks=%u\n", id, chunks);
-		seq_printf(m, "dev%d.reserved=%d\n", id, reserved);
-		seq_printf(m, "dev%d.pages_allocated=%lu\n", id, calloc);
-		seq_printf(m, "dev%d.pages_freed=%lu\n", id, cfree);
-		seq_printf(m, "dev%d.pages_in_use=%lu\n", id, calloc - cfree);
-	}
+	for (id = 0; hmm_registered && id < HMM_DMIRROR_NDEVICES; id++)
+		hmm_devmem_show(m, &hmm_devices[id], id);
 }
 
 static void hmm_show_stats(struct seq_file *m)
@@ -1751,16 +1853,11 @@ static void hmm_show_stats(struct seq_file *m)
 		seq_printf(m, "%s=%ld\n", hmm_stat_names[i], atomic_long_read(&hmm_stats[i]));
 }
 
-#else /* !MMPROBE_HAS_HMM_DMIRROR */
+#else /* !MMPROBE_HAS_HMM_MIRROR */
 
 static int hmm_register(void)
 {
-	if (!IS_ENABLED(CONFIG_DEVICE_PRIVATE))
-		hmm_absent_reason = "kernel built without CONFIG_DEVICE_PRIVATE";
-	else if (!IS_ENABLED(CONFIG_HMM_MIRROR))
-		hmm_absent_reason = "kernel built without CONFIG_HMM_MIRROR";
-	else
-		hmm_absent_reason = "mmprobe's dmirror needs the device-private API of v7.x";
+	hmm_absent_reason = "kernel built without CONFIG_HMM_MIRROR";
 	return 0;
 }
 
@@ -1773,13 +1870,15 @@ static void hmm_show_stats(struct seq_file *m)
 {
 }
 
-#endif /* MMPROBE_HAS_HMM_DMIRROR */
+#endif /* MMPROBE_HAS_HMM_MIRROR */
 
 static int hmm_show(struct seq_file *m, void *v)
 {
-	seq_printf(m, "device_private=%d\n", !hmm_absent_reason);
-	if (hmm_absent_reason)
-		seq_printf(m, "reason=%s\n", hmm_absent_reason);
+	const char *reason = hmm_absent_reason ?: hmm_devmem_reason;
+
+	seq_printf(m, "device_private=%d\n", !reason);
+	if (reason)
+		seq_printf(m, "reason=%s\n", reason);
 	hmm_show_devices(m);
 	hmm_show_stats(m);
 	return 0;
@@ -1820,7 +1919,7 @@ void mmprobe_hmm_init(struct dentry *root)
  */
 void mmprobe_hmm_exit(void)
 {
-#if MMPROBE_HAS_HMM_DMIRROR
+#if MMPROBE_HAS_HMM_MIRROR
 	int id;
 
 	if (!hmm_registered)
@@ -1832,3 +1931,4 @@ void mmprobe_hmm_exit(void)
 	hmm_registered = false;
 #endif
 }
+

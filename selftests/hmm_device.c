@@ -10,9 +10,10 @@
  * write that tells whether a page is exclusive (no copy) or shared (a copy),
  * and the mirror's own snapshot; inspect names the entries between.
  *
- * A kernel without CONFIG_DEVICE_PRIVATE (Debian 6.1, 6.12) has no device
- * memory to offer: the tests skip with the reason mmprobe's debugfs "hmm"
- * gives, read at run time.
+ * A kernel without CONFIG_DEVICE_PRIVATE (Debian 6.1, 6.12) has the mirror
+ * (hmm_range_fault(), the mmu interval notifier) but no device memory: the
+ * mirror_* cases run, the others skip with the reason mmprobe's debugfs
+ * "hmm" gives, read at run time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +57,8 @@ UTIL_SKIPS_SUMMARY
 } while (0)
 
 /*
- * Is the mirror there? 1 yes; 0 no, with mmprobe's reason in why; -1 when
+ * What the mirror has: 2 devices with device-private memory; 1 devices
+ * without it, 0 no devices, each with mmprobe's reason in why; -1 when
  * mmprobe has no "hmm" file at all.
  */
 static int hmm_state(char *why, size_t len)
@@ -67,10 +69,10 @@ static int hmm_state(char *why, size_t len)
 	if (util_read_file(HMM_PATH, buf, sizeof(buf)) <= 0)
 		return -1;
 	if (util_kv_get(buf, "device_private") == 1)
-		return 1;
+		return 2;
 	r = strstr(buf, "reason=");
 	snprintf(why, len, "%.*s", r ? (int)strcspn(r + 7, "\n") : 7, r ? r + 7 : "unknown");
-	return 0;
+	return util_kv_get(buf, "devices") > 0 ? 1 : 0;
 }
 
 /* One key of "hmm", or -1. */
@@ -165,6 +167,7 @@ FIXTURE(hmm_device) {
 	size_t ps;
 	char *mirror;
 	char skip[256];		/* why setup skipped; "" when it did not */
+	char no_devmem[256];	/* why there is no device memory; "" if there is */
 };
 
 /*
@@ -176,6 +179,13 @@ FIXTURE(hmm_device) {
 		SKIP(return, "%s", self->skip);				\
 } while (0)
 
+/* A case that moves pages to device memory: the devices must have it. */
+#define HMM_DEVMEM_READY() do {						\
+	HMM_READY();							\
+	if (self->no_devmem[0])						\
+		UTIL_SKIP(return, "%s", self->no_devmem);		\
+} while (0)
+
 FIXTURE_SETUP(hmm_device)
 {
 	int state;
@@ -184,12 +194,16 @@ FIXTURE_SETUP(hmm_device)
 	self->ps = getpagesize();
 	self->mirror = NULL;
 	ASSERT_EQ(0, kmod_util_mmprobe_load());
-	state = hmm_state(self->skip, sizeof(self->skip));
+	state = hmm_state(self->no_devmem, sizeof(self->no_devmem));
 	ASSERT_LE(0, state) TH_LOG("mmprobe has no %s", HMM_PATH);
-	if (!state)
+	if (!state) {
+		snprintf(self->skip, sizeof(self->skip), "%s", self->no_devmem);
 		UTIL_SKIP(return, "%s", self->skip);
+	}
+	if (state == 2)
+		self->no_devmem[0] = 0;
 	self->fd = open(HMM_DEV0, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->fd) TH_LOG("%s says device_private=1, open %s: %s",
+	ASSERT_LE(0, self->fd) TH_LOG("%s says devices>0, open %s: %s",
 				      HMM_PATH, HMM_DEV0, strerror(errno));
 	self->mirror = malloc(NR_PAGES * self->ps);
 	ASSERT_NE(NULL, self->mirror);
@@ -221,7 +235,7 @@ TEST_F(hmm_device, dirty_pte_roundtrip)
 	char *mem;
 	size_t i;
 
-	HMM_READY();
+	HMM_DEVMEM_READY();
 	mem = hmm_pages(NR_PAGES, ps);
 	ASSERT_NE(NULL, mem);
 	for (i = 0; i < NR_PAGES; i++) {
@@ -305,7 +319,7 @@ TEST_F(hmm_device, read_only_roundtrip)
 	char *mem;
 	size_t i;
 
-	HMM_READY();
+	HMM_DEVMEM_READY();
 	mem = hmm_pages(NR_PAGES, ps);
 	ASSERT_NE(NULL, mem);
 	ASSERT_EQ(0, mprotect(mem, NR_PAGES * ps, PROT_READ));
@@ -360,7 +374,7 @@ TEST_F(hmm_device, shared_after_fork)
 	pid_t pid;
 	size_t i;
 
-	HMM_READY();
+	HMM_DEVMEM_READY();
 	mem = hmm_pages(NR_PAGES, ps);
 	ASSERT_NE(NULL, mem);
 	ASSERT_EQ(0, pipe(to_child));
@@ -429,7 +443,7 @@ TEST_F(hmm_device, device_exclusive)
 	char *mem;
 	size_t i;
 
-	HMM_READY();
+	HMM_DEVMEM_READY();
 	mem = hmm_pages(NR_PAGES, ps);
 	ASSERT_NE(NULL, mem);
 	for (i = 0; i < NR_PAGES; i++)
@@ -496,7 +510,7 @@ TEST_F(hmm_device, gup_migrates_back)
 	long got;
 	int pfd;
 
-	HMM_READY();
+	HMM_DEVMEM_READY();
 	pfd = pin_util_open();
 	ASSERT_LE(0, pfd);
 	for (m = 0; m < ARRAY_SIZE(methods); m++) {
@@ -545,13 +559,152 @@ TEST_F(hmm_device, gup_migrates_back)
 	close(pfd);
 }
 
-/* Every ioctl checks its argument; each kind of mistake has its errno. */
-TEST_F(hmm_device, ioctl_errors)
+/*
+ * The device reads what the CPU wrote and the CPU reads what the device
+ * wrote, through hmm_range_fault() on the very pages the CPU maps: no
+ * page is copied (the PFNs in pagemap stay) and the snapshot sees each
+ * page present and writable, as pagemap does.
+ */
+TEST_F(hmm_device, mirror_read_write)
 {
 	const size_t ps = self->ps;
 	struct hmm_dmirror_cmd cmd = { 0 };
-	long long errors;
+	unsigned char snap[NR_PAGES];
+	uint64_t pfn[NR_PAGES];
 	char *mem;
+	size_t i;
+
+	HMM_READY();
+	mem = hmm_pages(NR_PAGES, ps);
+	ASSERT_NE(NULL, mem);
+	for (i = 0; i < NR_PAGES; i++) {
+		ASSERT_TRUE(util_pagemap(mem + i * ps) & PM_PRESENT);
+		pfn[i] = page_pfn(mem + i * ps);
+	}
+
+	memset(self->mirror, 0, NR_PAGES * ps);
+	ASSERT_EQ(0, dmirror_cmd(self->fd, HMM_DMIRROR_READ, mem, self->mirror, NR_PAGES, &cmd));
+	ASSERT_EQ(NR_PAGES, cmd.cpages);
+	ASSERT_LE(1, cmd.faults);
+	ASSERT_TRUE(pattern_ok(self->mirror, NR_PAGES, ps));
+
+	/* The device writes the complement; the CPU sees it in the same pages. */
+	for (i = 0; i < NR_PAGES * ps; i++)
+		self->mirror[i] = ~mem[i];
+	ASSERT_EQ(0, dmirror_cmd(self->fd, HMM_DMIRROR_WRITE, mem, self->mirror, NR_PAGES,
+				 &cmd));
+	ASSERT_EQ(NR_PAGES, cmd.cpages);
+	for (i = 0; i < NR_PAGES; i++)
+		ASSERT_EQ(pfn[i], page_pfn(mem + i * ps));
+	for (i = 0; i < NR_PAGES * ps; i++)
+		mem[i] = ~mem[i];
+	ASSERT_TRUE(pattern_ok(mem, NR_PAGES, ps));
+
+	ASSERT_EQ(0, dmirror_cmd(self->fd, HMM_DMIRROR_SNAPSHOT, mem, snap, NR_PAGES, &cmd));
+	ASSERT_EQ(NR_PAGES, cmd.cpages);
+	for (i = 0; i < NR_PAGES; i++)
+		ASSERT_EQ(HMM_DMIRROR_PROT_WRITE, snap[i]);
+	ASSERT_EQ(0, munmap(mem, NR_PAGES * ps));
+}
+
+/*
+ * The mirror's interval notifier: pages the device has in its table are
+ * read again without a fault; MADV_DONTNEED drops them from the CPU page
+ * table, the notifier must drop them from the device's too, so the next
+ * read faults and sees the fresh zero-filled pages, not the old data.
+ */
+TEST_F(hmm_device, mirror_invalidate)
+{
+	const size_t ps = self->ps;
+	struct hmm_dmirror_cmd cmd = { 0 };
+	long long invalidations;
+	char *mem;
+	size_t i;
+
+	HMM_READY();
+	mem = hmm_pages(NR_PAGES, ps);
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, dmirror_cmd(self->fd, HMM_DMIRROR_READ, mem, self->mirror, NR_PAGES, &cmd));
+	ASSERT_LE(1, cmd.faults);
+	ASSERT_EQ(0, dmirror_cmd(self->fd, HMM_DMIRROR_READ, mem, self->mirror, NR_PAGES, &cmd));
+	ASSERT_EQ(0, cmd.faults);
+	ASSERT_TRUE(pattern_ok(self->mirror, NR_PAGES, ps));
+
+	invalidations = hmm_counter("invalidations");
+	ASSERT_EQ(0, madvise(mem, NR_PAGES * ps, MADV_DONTNEED));
+	ASSERT_LT(invalidations, hmm_counter("invalidations"));
+	for (i = 0; i < NR_PAGES; i++)
+		ASSERT_EQ(0, util_pagemap(mem + i * ps) & PM_PRESENT);
+
+	memset(self->mirror, 0x5a, NR_PAGES * ps);
+	ASSERT_EQ(0, dmirror_cmd(self->fd, HMM_DMIRROR_READ, mem, self->mirror, NR_PAGES, &cmd));
+	ASSERT_EQ(NR_PAGES, cmd.cpages);
+	ASSERT_LE(1, cmd.faults) TH_LOG("the device kept pages the CPU dropped");
+	for (i = 0; i < NR_PAGES * ps; i++)
+		ASSERT_EQ(0, self->mirror[i]) TH_LOG("byte %zu: stale data", i);
+	ASSERT_EQ(0, munmap(mem, NR_PAGES * ps));
+}
+
+/*
+ * SNAPSHOT (hmm_range_fault() without faulting) names each kind of entry
+ * as pagemap and kpageflags see it: none, the shared zero page (read), a
+ * written page (write), a read-only one (read).
+ */
+TEST_F(hmm_device, mirror_snapshot)
+{
+	static const unsigned char want[] = {
+		HMM_DMIRROR_PROT_NONE,
+		HMM_DMIRROR_PROT_ZERO | HMM_DMIRROR_PROT_READ,
+		HMM_DMIRROR_PROT_WRITE,
+		HMM_DMIRROR_PROT_READ,
+	};
+	const size_t ps = self->ps, nr = ARRAY_SIZE(want);
+	struct hmm_dmirror_cmd cmd = { 0 };
+	unsigned char snap[ARRAY_SIZE(want)];
+	volatile char c;
+	uint64_t pm;
+	char *mem;
+	size_t i;
+
+	HMM_READY();
+	mem = util_mmap_small(nr * ps, -1);
+	ASSERT_NE(NULL, mem);
+	c = mem[1 * ps];
+	mem[2 * ps] = 1;
+	mem[3 * ps] = 1;
+	ASSERT_EQ(0, mprotect(mem + 3 * ps, ps, PROT_READ));
+	(void)c;
+
+	ASSERT_EQ(0, dmirror_cmd(self->fd, HMM_DMIRROR_SNAPSHOT, mem, snap, nr, &cmd));
+	ASSERT_EQ(nr, cmd.cpages);
+	for (i = 0; i < nr; i++) {
+		pm = util_pagemap(mem + i * ps);
+		ASSERT_EQ(want[i], snap[i]) TH_LOG("page %zu", i);
+		ASSERT_EQ(i ? PM_PRESENT : 0, pm & PM_PRESENT) TH_LOG("page %zu", i);
+		if (i)
+			ASSERT_EQ(i == 1, !!(util_kpageflags(pm & PM_PFN_MASK) &
+					     (1ULL << KPF_ZERO_PAGE))) TH_LOG("page %zu", i);
+	}
+	ASSERT_EQ(0, munmap(mem, nr * ps));
+}
+
+/*
+ * Every ioctl checks its argument; each kind of mistake has its errno.
+ * Without device memory every command that needs it is EOPNOTSUPP.
+ */
+TEST_F(hmm_device, ioctl_errors)
+{
+	static const unsigned long devmem_cmds[] = {
+		HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_MIGRATE_TO_SYS,
+		HMM_DMIRROR_EXCLUSIVE, HMM_DMIRROR_CHECK_EXCLUSIVE,
+		HMM_DMIRROR_RELEASE,
+	};
+	const size_t ps = self->ps;
+	struct hmm_dmirror_cmd cmd = { 0 };
+	long long errors;
+	int nerrors = 0;
+	char *mem;
+	size_t i;
 
 	HMM_READY();
 	errors = hmm_counter("errors");
@@ -574,11 +727,22 @@ TEST_F(hmm_device, ioctl_errors)
 	ASSERT_EQ(-1, ioctl(self->fd, HMM_DMIRROR_READ, (void *)8));
 	ASSERT_EQ(EFAULT, errno);
 	ASSERT_EQ(-EFAULT, dmirror_cmd(self->fd, HMM_DMIRROR_READ, mem, (void *)8, 1, NULL));
+	nerrors += 8;
+	if (self->no_devmem[0]) {
+		for (i = 0; i < ARRAY_SIZE(devmem_cmds); i++)
+			ASSERT_EQ(-EOPNOTSUPP, dmirror_cmd(self->fd, devmem_cmds[i], mem,
+							   self->mirror, 1, NULL))
+				TH_LOG("command %#lx", devmem_cmds[i]);
+		ASSERT_EQ(-EOPNOTSUPP, dmirror_cmd(self->fd, HMM_DMIRROR_FLAGS, NULL, NULL,
+						   HMM_DMIRROR_FLAG_FAIL_ALLOC, NULL));
+		nerrors += ARRAY_SIZE(devmem_cmds) + 1;
+	}
 	/* no VMA to migrate */
 	ASSERT_EQ(0, munmap(mem, ps));
-	ASSERT_EQ(-EINVAL, dmirror_cmd(self->fd, HMM_DMIRROR_MIGRATE_TO_DEV, mem, self->mirror,
-				       1, NULL));
-	ASSERT_EQ(errors + 9, hmm_counter("errors"));
+	ASSERT_EQ(self->no_devmem[0] ? -EOPNOTSUPP : -EINVAL,
+		  dmirror_cmd(self->fd, HMM_DMIRROR_MIGRATE_TO_DEV, mem, self->mirror, 1, NULL));
+	nerrors++;
+	ASSERT_EQ(errors + nerrors, hmm_counter("errors"));
 }
 
 /*
@@ -598,7 +762,7 @@ TEST_F_TIMEOUT(hmm_device, reload_with_device_pages, RELOAD_TIMEOUT)
 	char *mem;
 	size_t i;
 
-	HMM_READY();
+	HMM_DEVMEM_READY();
 	close(self->fd);
 	self->fd = -1;
 	mem = hmm_pages(NR_PAGES, ps);
