@@ -14,7 +14,8 @@
 #                         of series DEBUG_KERNEL, built once (slow: see
 #                         Documentation/robustness.rst)
 #   make check-upstream   the kernel's own cow, gup_longterm and gup_test on
-#                         every kernel, before and after mmprobe's gup_test
+#                         every kernel, before and after mmprobe's gup_test,
+#                         and hmm-tests against mmprobe's dmirror devices
 #   make check-arm64      mmprobe in Debian's 7.3 arm64 kernels, 4 KiB and 16 KiB
 #                         pages (cross-built; no selftests yet: issue #22)
 #   make soak             the suite SOAK_RUNS times (default 5) on every kernel,
