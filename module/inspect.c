@@ -145,6 +145,10 @@ struct inspect_totals {
  * @binary: report struct mmprobe_inspect_entry records instead of lines
  * @show_pfn: the opener had CAP_SYS_ADMIN
  * @limited: an entry was found after max_lines lines
+ * @whole_pfn: the first PFN of the last large folio inspect_whole_folio()
+ *	checked in this chunk, ULONG_MAX for none
+ * @whole_first: the address its first page would be mapped at
+ * @whole: what it found
  * @done: the report is complete: reads return end of file
  * @len: bytes in @buf
  * @off: bytes of @buf already read
@@ -163,6 +167,9 @@ struct inspect_file {
 	bool binary;
 	bool show_pfn;
 	bool limited;
+	unsigned long whole_pfn;
+	unsigned long whole_first;
+	bool whole;
 	bool done;
 	size_t len;
 	size_t off;
@@ -183,6 +190,7 @@ struct inspect_leaf {
 	int soft_dirty, uffd_wp;
 	int exclusive;			/* -1: not known or not anon */
 	int pinned;
+	int whole;			/* whole_folio=, -1: not reported */
 	enum inspect_mode mode;		/* migration and device entries */
 	unsigned int swap_type;
 	unsigned long swap_offset;
@@ -246,6 +254,8 @@ static int inspect_format(char *buf, size_t size, const struct inspect_leaf *l,
 		t.len += mmprobe_page_info_format(t.buf + t.len, t.size - t.len, &l->info,
 						  false);
 	}
+	if (l->whole >= 0)
+		mmprobe_line_dec(&t, " whole_folio=", l->whole);
 	mmprobe_line_puts(&t, "\n");
 	return mmprobe_line_end(&t);
 }
@@ -277,6 +287,9 @@ static int inspect_record(char *buf, const struct inspect_leaf *l, bool show_pfn
 		f |= MMPROBE_INSPECT_EXCLUSIVE_KNOWN |
 		     (l->exclusive ? MMPROBE_INSPECT_EXCLUSIVE : 0);
 	f |= l->pinned > 0 ? MMPROBE_INSPECT_PINNED : 0;
+	if (l->whole >= 0)
+		f |= MMPROBE_INSPECT_WHOLE_FOLIO_KNOWN |
+		     (l->whole ? MMPROBE_INSPECT_WHOLE_FOLIO : 0);
 	f |= inspect_mode_flags[l->mode];
 	if (l->kind == MMPROBE_KIND_MARKER) {
 		f |= l->marker & MMPROBE_MARKER_UFFD_WP ? MMPROBE_INSPECT_MARKER_UFFD_WP : 0;
@@ -370,10 +383,52 @@ static void inspect_emit(struct inspect_file *st, const struct inspect_leaf *l)
 }
 
 /*
- * A present entry mapping @pfn. The caller holds the lock of the entry, which
- * keeps the page mapped and so alive while it is described.
+ * Is the folio of @page mapped whole inside the report's range: by the one
+ * PMD or PUD entry @l, or by consecutive PTEs of @table (the PTE table of
+ * @l, locked; NULL at other levels) in the order of its pages, what
+ * folio_pte_batch() would find? A folio across two PTE tables is not. Each
+ * large folio is read once per chunk. The caller holds the entry's lock.
  */
-static void inspect_present(struct inspect_leaf *l, struct vm_area_struct *vma,
+static bool inspect_whole_folio(struct inspect_file *st, const struct inspect_leaf *l,
+				pte_t *table, struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long head = folio_pfn(folio), nr = folio_nr_pages(folio);
+	unsigned long before = (page_to_pfn(page) - head) << PAGE_SHIFT;
+	unsigned long first, last, i;
+	bool whole;
+
+	if (l->level != MMPROBE_LEVEL_PTE)
+		return l->addr >= st->start &&
+		       l->addr + (1UL << inspect_level_shift[l->level]) <= st->end;
+	if (nr == 1)
+		return true;
+	if (before > l->addr || !table)
+		return false;
+	first = l->addr - before;
+	if (head == st->whole_pfn && first == st->whole_first)
+		return st->whole;
+	last = first + (nr << PAGE_SHIFT);
+	whole = first >= st->start && last <= st->end &&
+		(first & PMD_MASK) == ((last - 1) & PMD_MASK);
+	for (i = 0; whole && i < nr; i++) {
+		pte_t pte = ptep_get(table + pte_index(first) + i);
+
+		whole = pte_present(pte) && pte_pfn(pte) == head + i;
+	}
+	st->whole_pfn = head;
+	st->whole_first = first;
+	st->whole = whole;
+	return whole;
+}
+
+/*
+ * A present entry mapping @pfn (@table: see inspect_whole_folio()). The
+ * caller holds the lock of the entry, which keeps the page mapped and so
+ * alive while it is described.
+ */
+static void inspect_present(struct inspect_file *st, struct inspect_leaf *l,
+			    struct vm_area_struct *vma, pte_t *table,
 			    unsigned long pfn, bool special)
 {
 	struct page *page = mmprobe_present_page(vma, pfn, special);
@@ -391,10 +446,28 @@ static void inspect_present(struct inspect_leaf *l, struct vm_area_struct *vma,
 	l->kind = l->info.kind;
 	l->exclusive = l->info.exclusive;
 	l->pinned = l->info.pinned;
+	l->whole = inspect_whole_folio(st, l, table, page);
+}
+
+/*
+ * The folio behind a device-private or device-exclusive entry: the entry
+ * keeps it mapped (its mapcount counts the entry), so under the entry's
+ * lock it is described as the folio of a present entry is.
+ */
+static void inspect_device_folio(struct inspect_leaf *l, struct vm_area_struct *vma)
+{
+	if (!pfn_valid(l->pfn))
+		return;
+	mmprobe_page_info_fill(&l->info, pfn_to_page(l->pfn), vma,
+			       l->level != MMPROBE_LEVEL_PTE);
+	l->has_info = true;
+	l->exclusive = l->info.exclusive;
+	l->pinned = l->info.pinned;
 }
 
 /* A software leaf entry: swap, migration, device, hwpoison or marker. */
-static void inspect_softleaf(struct inspect_leaf *l, swp_entry_t entry)
+static void inspect_softleaf(struct inspect_leaf *l, struct vm_area_struct *vma,
+			     swp_entry_t entry)
 {
 	enum mmprobe_leaf type = mmprobe_leaf_type(entry);
 
@@ -438,16 +511,18 @@ static void inspect_softleaf(struct inspect_leaf *l, swp_entry_t entry)
 	}
 	l->pfn = mmprobe_leaf_pfn(entry);
 	l->has_pfn = true;
+	if (l->kind == MMPROBE_KIND_DEVICE_PRIVATE || l->kind == MMPROBE_KIND_DEVICE_EXCLUSIVE)
+		inspect_device_folio(l, vma);
 }
 
 /*
  * A PTE-encoded entry: a PTE, or a hugetlb entry at any level (hugetlb
  * encodes its PMD and PUD entries as PTEs, see huge_ptep_get()).
  */
-static void inspect_pte_leaf(struct inspect_file *st, struct vm_area_struct *vma,
+static void inspect_pte_leaf(struct inspect_file *st, struct mmprobe_walk *walk,
 			     unsigned long addr, enum mmprobe_level level, pte_t pte)
 {
-	struct inspect_leaf l = { .addr = addr, .level = level, .pinned = -1 };
+	struct inspect_leaf l = { .addr = addr, .level = level, .pinned = -1, .whole = -1 };
 
 	if (pte_present(pte)) {
 		l.write = !!pte_write(pte);
@@ -455,11 +530,12 @@ static void inspect_pte_leaf(struct inspect_file *st, struct vm_area_struct *vma
 		l.young = !!pte_young(pte);
 		l.soft_dirty = !!pte_soft_dirty(pte);
 		l.uffd_wp = !!mmprobe_pte_uffd_wp(pte);
-		inspect_present(&l, vma, mmprobe_walk_pte_pfn(pte, level), pte_special(pte));
+		inspect_present(st, &l, walk->vma, walk->table,
+				mmprobe_walk_pte_pfn(pte, level), pte_special(pte));
 	} else {
 		l.soft_dirty = !!pte_swp_soft_dirty(pte);
 		l.uffd_wp = !!mmprobe_pte_swp_uffd_wp(pte);
-		inspect_softleaf(&l, mmprobe_pte_to_leaf(pte));
+		inspect_softleaf(&l, walk->vma, mmprobe_pte_to_leaf(pte));
 		if (l.kind == MMPROBE_KIND_SWAP)
 			l.exclusive = mmprobe_pte_swp_exclusive(pte);
 	}
@@ -470,7 +546,9 @@ static void inspect_pte_leaf(struct inspect_file *st, struct vm_area_struct *vma
 static void inspect_pmd_leaf(struct inspect_file *st, struct vm_area_struct *vma,
 			     unsigned long addr, pmd_t pmd)
 {
-	struct inspect_leaf l = { .addr = addr, .level = MMPROBE_LEVEL_PMD, .pinned = -1 };
+	struct inspect_leaf l = {
+		.addr = addr, .level = MMPROBE_LEVEL_PMD, .pinned = -1, .whole = -1,
+	};
 
 	if (pmd_present(pmd)) {
 		l.write = !!pmd_write(pmd);
@@ -478,11 +556,11 @@ static void inspect_pmd_leaf(struct inspect_file *st, struct vm_area_struct *vma
 		l.young = !!pmd_young(pmd);
 		l.soft_dirty = !!pmd_soft_dirty(pmd);
 		l.uffd_wp = !!mmprobe_pmd_uffd_wp(pmd);
-		inspect_present(&l, vma, pmd_pfn(pmd), mmprobe_pmd_special(pmd));
+		inspect_present(st, &l, vma, NULL, pmd_pfn(pmd), mmprobe_pmd_special(pmd));
 	} else {
 		l.soft_dirty = !!pmd_swp_soft_dirty(pmd);
 		l.uffd_wp = !!mmprobe_pmd_swp_uffd_wp(pmd);
-		inspect_softleaf(&l, mmprobe_pmd_to_leaf(pmd));
+		inspect_softleaf(&l, vma, mmprobe_pmd_to_leaf(pmd));
 	}
 	inspect_emit(st, &l);
 }
@@ -491,13 +569,15 @@ static void inspect_pmd_leaf(struct inspect_file *st, struct vm_area_struct *vma
 static void inspect_pud_leaf(struct inspect_file *st, struct vm_area_struct *vma,
 			     unsigned long addr, pud_t pud)
 {
-	struct inspect_leaf l = { .addr = addr, .level = MMPROBE_LEVEL_PUD, .pinned = -1 };
+	struct inspect_leaf l = {
+		.addr = addr, .level = MMPROBE_LEVEL_PUD, .pinned = -1, .whole = -1,
+	};
 
 	l.write = !!pud_write(pud);
 	l.dirty = mmprobe_pud_dirty(pud);
 	l.young = !!pud_young(pud);
 	l.soft_dirty = mmprobe_pud_soft_dirty(pud);
-	inspect_present(&l, vma, pud_pfn(pud), mmprobe_pud_special(pud));
+	inspect_present(st, &l, vma, NULL, pud_pfn(pud), mmprobe_pud_special(pud));
 	inspect_emit(st, &l);
 }
 
@@ -515,7 +595,7 @@ static int inspect_walk_pte(struct mmprobe_walk *walk, unsigned long addr,
 		return MMPROBE_WALK_STOP;
 	/* A hugetlb entry is reported at the start of its huge page. */
 	addr &= ~((1UL << inspect_level_shift[level]) - 1);
-	inspect_pte_leaf(st, walk->vma, addr, level, pte);
+	inspect_pte_leaf(st, walk, addr, level, pte);
 	return 0;
 }
 
@@ -558,6 +638,7 @@ static void inspect_walk_chunk(struct inspect_file *st, struct mm_struct *mm)
 	};
 	unsigned long addr;
 
+	st->whole_pfn = ULONG_MAX;
 	addr = mmprobe_walk(&walk, st->next, st->end);
 	st->next = max(addr, st->next);
 	mmprobe_stat_add(MMPROBE_STAT_INSPECT_RETRIES, walk.retries);

@@ -84,6 +84,7 @@ static bool walk_pte_table(struct mmprobe_walk *walk, pmd_t *pmdp, pmd_t pmdval,
 		walk->retries++;
 		return false;
 	}
+	walk->table = ptep - pte_index(addr);
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
 		pte_t pte = ptep_get(ptep);
 
@@ -93,6 +94,7 @@ static bool walk_pte_table(struct mmprobe_walk *walk, pmd_t *pmdp, pmd_t pmdval,
 		if (walk->ops->pte(walk, addr, addr + PAGE_SIZE, MMPROBE_LEVEL_PTE, pte))
 			break;
 	}
+	walk->table = NULL;
 	spin_unlock(ptl);
 	*addrp = addr;
 	return true;

@@ -56,6 +56,9 @@ struct mmprobe_walk_ops {
  * @budget: (in/out) entries the walk may still visit, at any level; the walk
  *	ends at the next table entry once it is used up
  * @vma: (out) the VMA of the entry a callback is given
+ * @table: (out) while a @pte callback for a PTE (MMPROBE_LEVEL_PTE) runs,
+ *	the PTE table holding it, locked: its PTRS_PER_PTE entries may be
+ *	read with ptep_get(); NULL otherwise
  * @retries: (out) PTE tables read again because their PMD changed
  */
 struct mmprobe_walk {
@@ -64,6 +67,7 @@ struct mmprobe_walk {
 	void *private;
 	long budget;
 	struct vm_area_struct *vma;
+	pte_t *table;
 	unsigned long retries;
 };
 

@@ -30,11 +30,14 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "behaviour.h"
+#include "hmm_uapi.h"
 #include "inspect_util.h"
 #include "mmprobe_util.h"
 
 #define KPF_ANON		12
 #define KPF_COMPOUND_HEAD	15
+#define KPF_COMPOUND_TAIL	16
 #define KPF_HUGE		17
 #define KPF_KSM			21
 
@@ -53,6 +56,8 @@
 #define HUGETLB_1G_DIR	"/sys/kernel/mm/hugepages/hugepages-1048576kB"
 #define HUGETLB_2M_DIR	"/sys/kernel/mm/hugepages/hugepages-2048kB"
 #define KSM_DIR		"/sys/kernel/mm/ksm"
+#define HMM_DIR_PATH	"/sys/kernel/debug/mmprobe/hmm"
+#define HMM_DEVICE	"/dev/hmm_dmirror0"
 
 #define MAX_ENTRIES	8192	/* a PMD of 64 KiB pages */
 
@@ -1125,6 +1130,344 @@ TEST_F(inspect, binary_runs)
 }
 
 /* The whole address space: finishes, in address order, without a cut. */
+/* What whole_folio_expect() found last: a folio is read once. */
+struct whole_cache {
+	uint64_t head;
+	uint64_t nr;
+	unsigned long first;
+	int whole;
+};
+
+/*
+ * What whole_folio= must say of entry e in a report of [start, end), from
+ * pagemap and kpageflags alone. A PMD or PUD entry: it lies inside the
+ * range. A PTE: the folio of its page (the compound head kpageflags names
+ * and the tails after it) has every page mapped inside the range, by PTEs
+ * of one PTE table (the same PMD-sized span), in the order of its pages.
+ */
+static int whole_folio_expect(const struct inspect_entry *e, unsigned long start,
+			      unsigned long end, size_t pmd, struct whole_cache *c)
+{
+	uint64_t pfn = e->pfn, head = pfn, nr = 1, i;
+	unsigned long first, last;
+
+	if (e->level != INSPECT_LEVEL_PTE)
+		return e->addr >= start && e->addr + e->size <= end;
+	/* The next page of the folio read last, at the next address. */
+	if (pfn > c->head && pfn < c->head + c->nr &&
+	    e->addr == c->first + (pfn - c->head) * page_size)
+		return c->whole;
+	while (kpf(head, KPF_COMPOUND_TAIL) && pfn - head < pmd / page_size)
+		head--;
+	if (!kpf(head, KPF_COMPOUND_HEAD))
+		return 1;	/* a small folio */
+	while (kpf(head + nr, KPF_COMPOUND_TAIL))
+		nr++;
+	if ((pfn - head) * page_size > e->addr)
+		return 0;
+	first = e->addr - (pfn - head) * page_size;
+	if (c->head == head && c->first == first)
+		return c->whole;
+	last = first + nr * page_size;
+	c->head = head;
+	c->nr = nr;
+	c->first = first;
+	c->whole = first >= start && last <= end && first / pmd == (last - 1) / pmd;
+	for (i = 0; c->whole && i < nr; i++) {
+		uint64_t pm = util_pagemap((void *)(first + i * page_size));
+
+		c->whole = (pm & PM_PRESENT) && pagemap_pfn(pm) == head + i;
+	}
+	return c->whole;
+}
+
+/*
+ * Report [start, end) as text and in binary: every entry's whole_folio
+ * is what pagemap and kpageflags say (whole_folio_expect()), in both
+ * forms. Returns how many entries say 1, in base pages.
+ */
+static long check_whole_folio(struct __test_metadata *_metadata, unsigned long start,
+			      unsigned long end, size_t pmd)
+{
+	static struct mmprobe_inspect_entry rec[MAX_ENTRIES];
+	static struct inspect_entry e[MAX_ENTRIES];
+	struct whole_cache c = { .head = -1ULL, .nr = 0 };
+	struct inspect_entry bin;
+	long whole_pages = 0;
+	int i, nr;
+
+	nr = inspect_range(0, start, end, e, MAX_ENTRIES);
+	ASSERT_LT(0, nr);
+	EXPECT_EQ(nr, inspect_range_binary(0, start, end, rec, MAX_ENTRIES));
+	for (i = 0; i < nr; i++) {
+		EXPECT_STREQ("anon", e[i].kind);
+		ASSERT_EQ(whole_folio_expect(&e[i], start, end, pmd, &c), e[i].whole_folio)
+			TH_LOG("0x%lx %s order %d pfn %#llx in [0x%lx, 0x%lx)", e[i].addr,
+			       inspect_level_name(e[i].level), e[i].order, e[i].pfn, start, end);
+		ASSERT_EQ(0, inspect_entry_from_binary(&rec[i], &bin));
+		EXPECT_EQ(e[i].whole_folio, bin.whole_folio) TH_LOG("binary, 0x%lx", e[i].addr);
+		whole_pages += e[i].whole_folio == 1 ? (long)(e[i].size / page_size) : 0;
+	}
+	return whole_pages;
+}
+
+/* The fault fallbacks of a THP size so far (stats/anon_fault_fallback for an mTHP). */
+static long long fallbacks(size_t size, size_t pmd)
+{
+	char path[128], buf[32];
+
+	if (size == pmd)
+		return util_vmstat("thp_fault_fallback");
+	snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/stats/anon_fault_fallback",
+		 size >> 10);
+	return util_read_file(path, buf, sizeof(buf)) > 0 ? atoll(buf) : -1;
+}
+
+/* Is [p, p + size) one folio of size bytes, by pagemap and kpageflags? */
+static bool one_folio(const char *p, size_t size)
+{
+	uint64_t first = pagemap_pfn(util_pagemap(p));
+	size_t n = size / page_size;
+
+	return first && kpf(first, KPF_COMPOUND_HEAD) &&
+	       pagemap_pfn(util_pagemap(p + size - page_size)) == first + n - 1 &&
+	       kpf(first + n - 1, KPF_COMPOUND_TAIL) && !kpf(first + n, KPF_COMPOUND_TAIL);
+}
+
+/*
+ * whole_folio= on four folios of size bytes: one left whole, one without
+ * its last page (a new mapping in its place), one whose upper half was
+ * moved (mremap), and one whole but cut by the end of the range. For the
+ * PMD size the first is a PMD entry, the second and third PTEs of the
+ * split PMD. No hole is left in the range: malloc() would map its buffers
+ * there (the report's own, on 6.1), and they would be reported too.
+ */
+static void whole_folio_size(struct __test_metadata *_metadata, size_t size, size_t pmd)
+{
+	size_t len = 4 * size, half = size / 2;
+	long long fallback = fallbacks(size, pmd);
+	unsigned long start;
+	char *mem, *moved;
+	long pages;
+	int i;
+
+	mem = util_mmap_aligned(len, size);
+	ASSERT_NE(NULL, mem);
+	start = (unsigned long)mem;
+	ASSERT_EQ(0, madvise(mem, len, MADV_HUGEPAGE));
+	memset(mem, 0x5a, len);
+	for (i = 0; i < 4; i++) {
+		if (one_folio(mem + i * size, size))
+			continue;
+		munmap(mem, len);
+		if (fallbacks(size, pmd) > fallback)
+			UTIL_SKIP(return, "no free %zu kB folio (its fault fallbacks rose)",
+				  size >> 10);
+		ASSERT_TRUE(false) TH_LOG("setup: no %zu kB folio at %d", size >> 10, i);
+	}
+	/* Keep khugepaged away from the holes made below. */
+	ASSERT_EQ(0, madvise(mem, len, MADV_NOHUGEPAGE));
+
+	/* Four whole folios: every page says 1. */
+	EXPECT_EQ(len / page_size, check_whole_folio(_metadata, start, start + len, pmd));
+
+	ASSERT_NE(MAP_FAILED, mmap(mem + 2 * size - page_size, page_size,
+				   PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	moved = mmap(NULL, half, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, moved);
+	ASSERT_EQ(moved, mremap(mem + 2 * size + half, half, half,
+				MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, moved));
+
+	/* The first and last folios, whole; the two others not. */
+	pages = check_whole_folio(_metadata, start, start + len, pmd);
+	EXPECT_EQ(2 * size / page_size, pages);
+	/* The last folio cut by the end of the range: the first alone. */
+	pages = check_whole_folio(_metadata, start, start + len - page_size, pmd);
+	EXPECT_EQ(size / page_size, pages);
+	/* The moved half, where it is now. */
+	EXPECT_EQ(0, check_whole_folio(_metadata, (unsigned long)moved,
+				       (unsigned long)moved + half, pmd));
+	munmap(moved, half);
+	munmap(mem, len);
+}
+
+/*
+ * whole_folio=: is the entry's folio mapped whole inside the range? For
+ * the PMD size and, where the kernel has multi-size THP, a 64 kB (or its
+ * smallest) mTHP, checked against pagemap and kpageflags.
+ */
+TEST_F_TIMEOUT(inspect, whole_folio, PTE_MAPPED_TIMEOUT)
+{
+	size_t pmd = self->pmd_size, sizes[16], size;
+	int n;
+
+	if (thp_madvise())
+		UTIL_SKIP(return, "no THP in this kernel");
+	whole_folio_size(_metadata, pmd, pmd);
+	n = behaviour_mthp_sizes(sizes, ARRAY_SIZE(sizes));
+	if (n <= 0) {
+		TH_LOG("no %s/hugepages-*kB with an enabled file: the PMD size alone", THP_DIR);
+		return;
+	}
+	size = sizes[0];
+	for (; n > 0; n--)
+		if (sizes[n - 1] == 64 << 10)
+			size = sizes[n - 1];
+	ASSERT_EQ(0, behaviour_mthp_select(size));
+	whole_folio_size(_metadata, size, pmd);
+}
+
+/* /proc/kpagecount of pfn: the page's mapcount, or -1. */
+static long long kpagecount(uint64_t pfn)
+{
+	uint64_t count;
+	int fd = open("/proc/kpagecount", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, &count, sizeof(count), pfn * sizeof(count));
+
+	if (fd >= 0)
+		close(fd);
+	return n == sizeof(count) ? (long long)count : -1;
+}
+
+/* Is pfn in a "hmm_dmirror" range of /proc/iomem, the mirror's memory? */
+static bool in_hmm_memory(uint64_t pfn)
+{
+	unsigned long long lo, hi, addr = pfn * page_size;
+	char line[256], name[64];
+	bool in = false;
+	FILE *f = fopen("/proc/iomem", "r");
+
+	while (f && !in && fgets(line, sizeof(line), f))
+		in = sscanf(line, " %llx-%llx : %63[^\n]", &lo, &hi, name) == 3 &&
+		     !strcmp(name, "hmm_dmirror") && lo <= addr && addr <= hi;
+	if (f)
+		fclose(f);
+	return in;
+}
+
+/*
+ * The mirror device, or -1 after SKIP() said why there is none: mmprobe's
+ * "hmm" file gives the reason (a kernel without CONFIG_DEVICE_PRIVATE).
+ */
+static int hmm_open(struct __test_metadata *_metadata)
+{
+	char buf[4096], *why;
+	int fd;
+
+	if (util_read_file(HMM_DIR_PATH, buf, sizeof(buf)) <= 0)
+		UTIL_SKIP(return -1, "no %s: mmprobe without its hmm mirror", HMM_DIR_PATH);
+	if (util_kv_get(buf, "device_private") != 1) {
+		why = strstr(buf, "reason=");
+		UTIL_SKIP(return -1, "no device-private memory: %.*s",
+			  why ? (int)strcspn(why + 7, "\n") : 7, why ? why + 7 : "unknown");
+	}
+	fd = open(HMM_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		ASSERT_LE(0, fd) TH_LOG("%s says device_private=1, open %s: %s",
+					HMM_DIR_PATH, HMM_DEVICE, strerror(errno));
+	return fd;
+}
+
+static int hmm_cmd(int fd, unsigned long request, void *addr, void *buf, size_t npages)
+{
+	struct hmm_dmirror_cmd cmd = {
+		.addr = (uintptr_t)addr, .ptr = (uintptr_t)buf, .npages = npages,
+	};
+
+	if (ioctl(fd, request, &cmd))
+		return -errno;
+	return cmd.cpages;
+}
+
+#define DEV_PAGES	4
+
+/*
+ * Device-private and device-exclusive entries name the folio behind them,
+ * with the keys of a present entry, in text and binary alike:
+ * - pages migrated to the device: device_private, mode=write (the
+ *   mirror's snapshot says a local device-private page, writable), a PFN
+ *   in the mirror's memory (/proc/iomem), an order-0 folio mapped once,
+ *   exclusive;
+ * - pages made device-exclusive: the anon page pagemap showed before,
+ *   order 0 (kpageflags: no compound page), mapcount as /proc/kpagecount
+ *   says, exclusive.
+ */
+TEST_F(inspect, device_folio)
+{
+	static struct mmprobe_inspect_entry rec[DEV_PAGES];
+	struct inspect_entry e[DEV_PAGES], bin;
+	uint64_t pfn[DEV_PAGES];
+	unsigned char snap[DEV_PAGES];
+	char *mem, *buf;
+	int fd, i, pass;
+
+	fd = hmm_open(_metadata);
+	if (fd < 0)
+		return;
+	buf = malloc(DEV_PAGES * page_size);
+	ASSERT_NE(NULL, buf);
+	for (pass = 0; pass < 2; pass++) {
+		bool exclusive = pass;
+
+		mem = util_mmap_small(DEV_PAGES * page_size, 0x3c);
+		ASSERT_NE(NULL, mem);
+		for (i = 0; i < DEV_PAGES; i++)
+			pfn[i] = pagemap_pfn(util_pagemap(mem + i * page_size));
+		ASSERT_EQ(DEV_PAGES, hmm_cmd(fd, exclusive ? HMM_DMIRROR_EXCLUSIVE :
+					     HMM_DMIRROR_MIGRATE_TO_DEV, mem, buf, DEV_PAGES));
+		ASSERT_LE(0, exclusive ? 0 :
+			     hmm_cmd(fd, HMM_DMIRROR_SNAPSHOT, mem, snap, DEV_PAGES));
+		ASSERT_EQ(DEV_PAGES, inspect_range(0, (unsigned long)mem,
+						   (unsigned long)mem + DEV_PAGES * page_size,
+						   e, DEV_PAGES));
+		ASSERT_EQ(DEV_PAGES, inspect_range_binary(0, (unsigned long)mem,
+							  (unsigned long)mem +
+							  DEV_PAGES * page_size, rec, DEV_PAGES));
+		for (i = 0; i < DEV_PAGES; i++) {
+			uint64_t pm = util_pagemap(mem + i * page_size);
+
+			TH_LOG("%s %d: pfn %#llx %s order %d ref/map/folio_map %d/%d/%d excl %d",
+			       e[i].kind, i, e[i].pfn, e[i].mode, e[i].order, e[i].refcount,
+			       e[i].mapcount, e[i].folio_mapcount, e[i].exclusive);
+			ASSERT_FALSE(pm & PM_PRESENT);
+			EXPECT_STREQ(exclusive ? "device_exclusive" : "device_private", e[i].kind);
+			EXPECT_EQ(0, e[i].order);
+			EXPECT_EQ(1, e[i].mapcount);
+			EXPECT_EQ(1, e[i].folio_mapcount);
+			EXPECT_LE(1, e[i].refcount);
+			EXPECT_EQ(0, e[i].pinned);
+			EXPECT_EQ(1, e[i].exclusive);
+			EXPECT_LE(0, e[i].node);
+			EXPECT_EQ(-1, e[i].whole_folio);
+			if (exclusive) {
+				EXPECT_EQ(pfn[i], (uint64_t)e[i].pfn);
+				EXPECT_FALSE(kpf(e[i].pfn, KPF_COMPOUND_HEAD) ||
+					     kpf(e[i].pfn, KPF_COMPOUND_TAIL));
+				EXPECT_EQ(kpagecount(e[i].pfn), e[i].mapcount);
+				EXPECT_LE(kpagecount(e[i].pfn), e[i].refcount);
+			} else {
+				EXPECT_EQ(HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL |
+					  HMM_DMIRROR_PROT_WRITE, snap[i]);
+				EXPECT_STREQ("write", e[i].mode);
+				EXPECT_TRUE(in_hmm_memory(e[i].pfn)) TH_LOG("pfn %#llx", e[i].pfn);
+			}
+			ASSERT_EQ(0, inspect_entry_from_binary(&rec[i], &bin));
+			bin.refcount = e[i].refcount;
+			EXPECT_EQ(0, memcmp(&e[i], &bin, sizeof(bin)))
+				TH_LOG("page %d: text and binary differ", i);
+		}
+		/* A CPU write brings the data back (or ends the exclusive access). */
+		for (i = 0; i < DEV_PAGES; i++)
+			mem[i * page_size] ^= 1;
+		for (i = 0; i < DEV_PAGES; i++)
+			EXPECT_TRUE(util_pagemap(mem + i * page_size) & PM_PRESENT);
+		munmap(mem, DEV_PAGES * page_size);
+	}
+	free(buf);
+	close(fd);
+}
+
 TEST_F(inspect, whole_address_space)
 {
 	unsigned long prev = 0, end = inspect_task_size();

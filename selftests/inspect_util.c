@@ -72,6 +72,7 @@ static void inspect_entry_clear(struct inspect_entry *e)
 	e->exclusive = -1;
 	e->node = -1;
 	e->double_map = -1;
+	e->whole_folio = -1;
 	e->swap_type = -1;
 	e->swap_offset = -1;
 	e->poisoned = -1;
@@ -94,6 +95,7 @@ static void inspect_entry_set(struct inspect_entry *e, const char *key, const ch
 		F("folio_mapcount", folio_mapcount), F("pinned", pinned),
 		F("exclusive", exclusive), F("node", node),
 		F("double_map", double_map), F("type", swap_type),
+		F("whole_folio", whole_folio),
 		F("poisoned", poisoned), F("guard", guard),
 #undef F
 	};
@@ -285,6 +287,8 @@ int inspect_entry_from_binary(const struct mmprobe_inspect_entry *r,
 		e->node = r->node;
 		e->double_map = inspect_flag(r, MMPROBE_INSPECT_DOUBLE_MAP_KNOWN,
 					     MMPROBE_INSPECT_DOUBLE_MAP);
+		e->whole_folio = inspect_flag(r, MMPROBE_INSPECT_WHOLE_FOLIO_KNOWN,
+					      MMPROBE_INSPECT_WHOLE_FOLIO);
 	}
 	return 0;
 }

@@ -48,6 +48,7 @@ struct inspect_entry {
 	int exclusive;		/* PG_anon_exclusive, or the swap PTE's bit */
 	int node;
 	int double_map;		/* 6.1 only */
+	int whole_folio;	/* the folio is mapped whole in the range */
 	char mode[16];		/* migration/device: read, read_exclusive, write */
 	int swap_type;
 	long long swap_offset;
