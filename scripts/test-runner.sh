@@ -102,7 +102,9 @@ result "$ok" "-t PROG: an unknown program is refused"
 ok=0
 vm 2 -n -k "$KERNEL" -t module:module.nosuch || ok=1
 grep -q 'error: -t module:module.nosuch: module has no case' "$T/err" || ok=1
-result "$ok" "-t PROG:CASE: an unknown case is refused"
+# A known case of a program whose -l ends with its "# skips: 0" line.
+vm 0 -n -k "$KERNEL" -t inspect:inspect.anon_4k || ok=1
+result "$ok" "-t PROG:CASE: an unknown case is refused, a known one taken"
 ok=0
 vm 2 -n -k "$KERNEL" -t anon_exclusive:x || ok=1
 grep -q 'not a kselftest_harness program' "$T/err" || ok=1

@@ -311,7 +311,8 @@ for c in $CASES; do
 		die "-t $c: $prog is not a kselftest_harness program; it has no cases to pick"
 	# "-l" prints columns "%-20s %-25s %s": each fixture's name on its first
 	# row, its variants and its tests below each other; every test runs
-	# in every variant (none: "FIXTURE.TEST").
+	# in every variant (none: "FIXTURE.TEST"). A "#" line is not a fixture:
+	# the header, or what the program prints at exit ("# skips: 0").
 	in_root "$ROOT" "${OUT#"$ROOT"}/selftests/$prog" -l 2>&1 | awk '
 	function field(width,    tok) {
 		tok = ""
@@ -331,7 +332,7 @@ for c in $CASES; do
 			for (j = 0; j < nt; j++)
 				print f "." (v[i] == "" ? "" : v[i] ".") t[j]
 	}
-	/^# FIXTURE/ { next }
+	/^#/ { next }	# the header, and lines a program prints at exit
 	/^-----/ { flush(); f = ""; nv = nt = 0; next }
 	{
 		rest = $0
