@@ -16,8 +16,8 @@
 #   make check-upstream   the kernel's own cow, gup_longterm and gup_test on
 #                         every kernel, before and after mmprobe's gup_test,
 #                         and hmm-tests against mmprobe's dmirror devices
-#   make check-arm64      mmprobe in Debian's 7.3 arm64 kernels, 4 KiB and 16 KiB
-#                         pages (cross-built; no selftests yet: issue #22)
+#   make check-arm64      the suite in Debian's 7.3 arm64 kernels, 16 KiB and 4 KiB
+#                         pages (cross-built, TCG: Documentation/arm64.rst)
 #   make soak             the suite SOAK_RUNS times (default 5) on every kernel,
 #                         plus once under background load: the flaky cases
 #   make kernel-config    the config fragment your own kernel needs for
@@ -64,8 +64,8 @@ check-upstream:
 	scripts/check-upstream.sh $(KERNELS)
 
 check-arm64:
-	scripts/arm64-boot.sh -k 7.3-arm64
-	scripts/arm64-boot.sh -k 7.3-arm64-16k
+	scripts/arm64-boot.sh -k 7.3-arm64-16k -a
+	scripts/arm64-boot.sh -k 7.3-arm64 -a
 
 soak:
 	scripts/soak.sh -n $(SOAK_RUNS) $(KERNELS)

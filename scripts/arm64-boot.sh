@@ -2,18 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # arm64-boot.sh: boot a Debian arm64 kernel under TCG with mmprobe.ko
-# loaded, run one command in the guest, exit with its status.
+# loaded, as vmtest.sh boots the x86 ones, and run selftests or a command.
 #
-#   scripts/arm64-boot.sh [-k 7.3-arm64 | -k 7.3-arm64-16k] [-- CMD]
+#   scripts/arm64-boot.sh [-k 7.3-arm64|7.3-arm64-16k] [-a | -t PROG[:CASE]...]
+#                         [-e VAR=VALUE]... [-- CMD]
 #
-# The first stage of arm64 support (issue #22): the module, cross-built by
-# lib.sh's cross_build() against the release's own headers, in a busybox
-# initramfs (busybox-static:arm64 from the build root's archive, never
-# the host's). With -t, selftests cross-built by cross_selftests() run as
-# KTAP (the guest has no hugetlb pages, swap, disk or second node, and 14
-# programs assume 4 KiB pages: issue #22). Without CMD or -t the guest
-# checks inspect against pagemap and audits every process (below). Exit status: CMD's, 5 when
-# the kernel log has a splat, 2 for a setup error, 124 on a timeout.
+# mmprobe.ko and the selftests cross-built by lib.sh's cross_build()
+# against the release's own headers, in an initramfs of busybox-static:arm64
+# and the build root's arm64 libraries (never the host's), with vmtest.sh's
+# /init (scripts/guest-init.sh) and so its guest: swap and an ext2 disk on
+# zram, 2 NUMA nodes, hugetlb pages reserved (qemu_append below), a timeout
+# per program, a splat check and an audit after each. The KTAP and the
+# kernel log leave by two virtio consoles (QEMU's virt machine has one
+# serial port). Without CMD, -a or -t the guest checks inspect against
+# pagemap and audits every process (below). Exit status: CMD's, or 1 when a program failed; 5 for a splat
+# or a guest that died, 2 for a setup error, 124 on a timeout.
 
 set -ue
 set -o pipefail
@@ -21,22 +24,34 @@ set -o pipefail
 . "$(dirname "$0")/lib.sh"
 
 SERIES=7.3-arm64
-TIMEOUT=${MMPROBE_VM_TIMEOUT:-600}
+TIMEOUT=${MMPROBE_VM_TIMEOUT:-3600}
+MEM_MB=6144
 
 usage()
 {
 	cat >&2 <<EOF
-Usage: $0 [-k 7.3-arm64|7.3-arm64-16k] [-t PROG]... [-- CMD]
-  -t PROG   run this cross-built selftest (repeatable), as KTAP
+Usage: $0 [-k 7.3-arm64|7.3-arm64-16k] [-a | -t PROG[:CASE]...] [-e VAR=VALUE]... [-- CMD]
+  -a              run every selftest program (TEST_GEN_PROGS), as KTAP
+  -t PROG[:CASE]  run this cross-built selftest, or only this case of it
+                  (repeatable), as KTAP
+  -e VAR=VALUE    set VAR in the environment of the tests (repeatable)
 EOF
 	exit 2
 }
 
 TESTS=""
-while getopts "k:t:h" opt; do
+CASES=""
+GUEST_ENV=()
+ALL=0
+while getopts "k:at:e:h" opt; do
 	case "$opt" in
 	k) SERIES=$OPTARG ;;
-	t) TESTS="$TESTS $OPTARG" ;;
+	a) ALL=1 ;;
+	t) TESTS="$TESTS ${OPTARG%%:*}"
+	   case "$OPTARG" in
+	   *:*) CASES="$CASES $OPTARG" ;;
+	   esac ;;
+	e) GUEST_ENV+=("$OPTARG") ;;
 	*) usage ;;
 	esac
 done
@@ -44,6 +59,14 @@ shift $((OPTIND - 1))
 [ "${1:-}" != -- ] || shift
 CMD=${*:-}
 
+for v in "${GUEST_ENV[@]+"${GUEST_ENV[@]}"}"; do
+	[[ "$v" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "-e $v: not VAR=VALUE"
+done
+for c in $CASES; do
+	[ -n "${c#*:}" ] || die "-t $c: no case after the colon"
+done
+[ "$ALL" -eq 0 ] || [ -z "$TESTS$CMD" ] || die "-a goes with neither -t nor -- CMD"
+[ -z "$TESTS" ] || [ -z "$CMD" ] || die "-t and -- CMD do not go together"
 case "$SERIES" in
 7.3-arm64) FLAVOUR=arm64 ;;
 7.3-arm64-16k) FLAVOUR=arm64-16k ;;
@@ -58,7 +81,7 @@ AMD64=$(resolve_release 7.3 "$ROOT")
 [ -n "$AMD64" ] || AMD64=$(cat "$MMPROBE_CACHE/release-7.3") ||
 	die "no Debian kernel of series 7.3 found"
 RELEASE=${AMD64%-amd64}-$FLAVOUR
-KO=$(cross_build "$RELEASE" "$ROOT")/mmprobe.ko
+OUT=$(cross_build "$RELEASE" "$ROOT")
 fetch_kernel "$RELEASE" "$ROOT"
 KERNEL=$MMPROBE_CACHE/kernel-$RELEASE/boot/vmlinuz-$RELEASE
 
@@ -79,38 +102,41 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mmprobe-arm64.XXXXXX")
 QEMU_PID=""
+STREAM_PID=""
 # shellcheck disable=SC2317 # the EXIT trap
 cleanup()
 {
 	[ -z "$QEMU_PID" ] || kill "$QEMU_PID" 2>/dev/null || true
+	[ -z "$STREAM_PID" ] || kill "$STREAM_PID" 2>/dev/null || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$WORK/initrd/bin" "$WORK/initrd/proc" "$WORK/initrd/sys" "$WORK/initrd/dev" \
-	"$WORK/initrd/tmp"
-cp "$BUSYBOX" "$WORK/initrd/bin/busybox"
-cp "$KO" "$WORK/initrd/mmprobe.ko"
-if [ -n "$TESTS" ]; then
-	[ -z "$CMD" ] || die "-t and -- CMD do not go together"
-	XSEL=$(cross_selftests "$ROOT" "$(fetch_source 7.3 "$ROOT")")
-	mkdir -p "$WORK/initrd/mmprobe" "$WORK/initrd/lib/aarch64-linux-gnu"
-	for t in $TESTS; do
-		[ -x "$XSEL/$t" ] || die "-t $t: no such program (the programs: $(ls "$XSEL"))"
-		cp "$XSEL/$t" "$WORK/initrd/mmprobe/"
-	done
-	cp "$XSEL"/lib/lib* "$WORK/initrd/lib/aarch64-linux-gnu/"
-	cp "$XSEL/lib/ld-linux-aarch64.so.1" "$WORK/initrd/lib/"
-	# Each program in turn, as KTAP; the status is 1 if one failed.
-	CMD="cd /mmprobe; export MMPROBE_KO=/mmprobe.ko; rc=0
-for t in $TESTS; do
-	echo \"# mmprobe-arm64: start \$t\"
-	./\$t || rc=1
+# The initramfs, laid out as vmtest.sh's: /init and /guest-setup.sh,
+# busybox, the kernel's config and the modules guest-init.sh loads; in
+# /mmprobe the module, the programs, mmprobe-load, mmprobe-audit, vm.conf.
+INITRD=$WORK/initrd
+mkdir -p "$INITRD"/{bin,boot,mmprobe,lib/aarch64-linux-gnu}
+cp "$BUSYBOX" "$INITRD/bin/busybox"
+cp "$MMPROBE_TOP/scripts/guest-init.sh" "$INITRD/init"
+cp "$MMPROBE_TOP/scripts/guest-setup.sh" "$INITRD/guest-setup.sh"
+chmod 755 "$INITRD/init"
+cp "$OUT/tree/mmprobe.ko" "$MMPROBE_TOP/selftests/settings" \
+	"$MMPROBE_TOP/scripts/mmprobe-audit" "$INITRD/mmprobe/"
+cp "$MMPROBE_CACHE/kernel-$RELEASE/boot/config-$RELEASE" "$INITRD/boot/"
+initrd_guest_modules "$MMPROBE_CACHE/kernel-$RELEASE/lib/modules/$RELEASE" "$INITRD"
+[ "$ALL" -eq 0 ] || TESTS=$(in_root "$ROOT" make -s -C "${OUT#"$ROOT"}/tree/selftests" \
+	KSFT_DIR=/ emit_tests | sed 's/^mmprobe://' | tr '\n' ' ')
+for t in $TESTS mmprobe-load; do
+	[ -x "$OUT/selftests/$t" ] ||
+		die "-t $t: no such program (the programs: $(ls "$OUT/selftests"))"
+	cp "$OUT/selftests/$t" "$INITRD/mmprobe/"
 done
-exit \$rc"
-fi
+cp "$OUT"/lib/lib* "$INITRD/lib/aarch64-linux-gnu/"
+cp "$OUT/lib/ld-linux-aarch64.so.1" "$INITRD/lib/"
+
 # The default command checks what it can without the selftests: the
 # version; init's stack (init waits meanwhile, so its pages stay put)
 # entry by entry, each PFN against /proc/1/pagemap, the addresses a page
@@ -142,45 +168,82 @@ cat <&3 >/tmp/audit
 exec 3>&-
 cat /tmp/audit
 grep -q " violations=0 " /tmp/audit'
-printf '%s\n' "$CMD" >"$WORK/initrd/cmd"
-cat >"$WORK/initrd/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t debugfs debugfs /sys/kernel/debug
-mount -t devtmpfs dev /dev
-echo "mmprobe-arm64: booted $(uname -r) $(uname -m), uptime $(cut -d' ' -f1 /proc/uptime) s"
-rc=2
-if insmod /mmprobe.ko; then
-	echo "mmprobe-arm64: mmprobe loaded"
-	sh /cmd
-	rc=$?
-	rmmod mmprobe || rc=2
-fi
-if dmesg | grep -qE 'BUG:|WARNING:|Oops|Call trace:|Unable to handle'; then
-	dmesg | tail -n 60
-	rc=5
-fi
-echo "mmprobe-arm64: exit $rc"
-poweroff -f
-EOF
-chmod 755 "$WORK/initrd/init"
-(cd "$WORK/initrd" && find . | cpio -o -H newc --quiet) >"$WORK/initrd.cpio"
+MODE=suite
+[ -n "$TESTS" ] || MODE=cmd
+{
+	echo "TESTS='$TESTS'"
+	echo "CASES='$CASES'"
+	echo "TIMEOUT=$(sed -n 's/^timeout=//p' "$MMPROBE_TOP/selftests/settings")"
+	echo "REPORT=0 LOAD=0 KSFT=0 KSFT_TESTS='' DKMS=0 MODE=$MODE"
+	guest_env_conf "${GUEST_ENV[@]+"${GUEST_ENV[@]}"}"
+} >"$INITRD/mmprobe/vm.conf"
+[ "$MODE" = suite ] || printf '%s\n' "$CMD" >"$INITRD/mmprobe/cmd"
+(cd "$INITRD" && find . | cpio -o -H newc --quiet) >"$WORK/initrd.cpio"
 
-log "booting $RELEASE (TCG, 2 CPUs, 2048 MiB)"
+# The kernel's command line: hugetlb pages of each size arm64 has at this
+# page size (contiguous PTEs, PMD, contiguous PMDs, PUD: 64K 2M 32M 1G with
+# 4 KiB pages, 2M 32M 1G with 16 KiB), 64 of 2 MiB and one of 1 GiB as
+# the x86 guest has, 8 of 32 MiB (4 PMDs with 16 KiB pages, and slack);
+# the consoles guest-init.sh writes to.
+qemu_append()
+{
+	local append="console=ttyAMA0 rdinit=/init panic=-1 quiet loglevel=4"
+
+	append="$append numa_balancing=disable"
+	[ "$FLAVOUR" != arm64 ] || append="$append hugepagesz=64K hugepages=64"
+	append="$append hugepagesz=2M hugepages=64 hugepagesz=32M hugepages=8"
+	append="$append hugepagesz=1G hugepages=1"
+	echo "$append MMPROBE_KTAP_TTY=/dev/hvc0 MMPROBE_DMESG_TTY=/dev/hvc1"
+}
+
+# 2 vCPUs on 2 NUMA nodes of MEM_MB / 2 each, a CPU each (as vmtest.sh's).
+: >"$WORK/ktap.log"
+log "booting $RELEASE (TCG, 2 CPUs, $MEM_MB MiB on 2 nodes)"
+START=$(date +%s)
+# shellcheck disable=SC2054 # commas of QEMU's option syntax
 timeout "$TIMEOUT" qemu-system-aarch64 -M virt -cpu max -accel tcg,thread=multi \
-	-smp 2 -m 2048 -kernel "$KERNEL" -initrd "$WORK/initrd.cpio" \
-	-append "console=ttyAMA0 rdinit=/init panic=-1 quiet" \
-	-display none -serial stdio -no-reboot -nodefaults </dev/null \
-	>"$WORK/console.log" 2>&1 &
+	-smp 2 -m "${MEM_MB}M" \
+	-object "memory-backend-ram,id=m0,size=$((MEM_MB / 2))M" \
+	-object "memory-backend-ram,id=m1,size=$((MEM_MB / 2))M" \
+	-numa node,nodeid=0,memdev=m0,cpus=0 -numa node,nodeid=1,memdev=m1,cpus=1 \
+	-kernel "$KERNEL" -initrd "$WORK/initrd.cpio" -append "$(qemu_append)" \
+	-display none -no-reboot -nodefaults -serial "file:$WORK/console.log" \
+	-device virtio-serial-pci \
+	-chardev "file,id=ktap,path=$WORK/ktap.log" -device virtconsole,chardev=ktap \
+	-chardev "file,id=dmesg,path=$WORK/dmesg.log" -device virtconsole,chardev=dmesg \
+	</dev/null 2>"$WORK/qemu.err" &
 QEMU_PID=$!
-rc=0
-wait "$QEMU_PID" || rc=$?
+# The KTAP as the guest prints it.
+tail -n +1 -s 0.5 -F --pid="$QEMU_PID" "$WORK/ktap.log" 2>/dev/null | sed -u 's/\r$//' &
+STREAM_PID=$!
+qrc=0
+wait "$QEMU_PID" || qrc=$?
 QEMU_PID=""
-tr -d '\r' <"$WORK/console.log"
-[ "$rc" -ne 124 ] || die "the guest timed out after $TIMEOUT s"
-status=$(tr -d '\r' <"$WORK/console.log" | sed -n 's/^mmprobe-arm64: exit \([0-9]*\).*/\1/p')
-[ -n "$status" ] || die "the guest ended without an exit status"
-exit "$status"
+wait "$STREAM_PID" || true
+STREAM_PID=""
+log "the guest ran $(( $(date +%s) - START )) s"
+
+KTAP=$WORK/ktap.log
+sed -i 's/\r$//' "$KTAP" "$WORK/dmesg.log" "$WORK/console.log"
+if ! grep -q '^# mmprobe-vm: booted' "$KTAP"; then
+	tail -n 40 "$WORK/console.log" >&2
+	cat "$WORK/qemu.err" >&2
+	[ "$qrc" -ne 124 ] || die "the guest timed out after $TIMEOUT s, before it booted"
+	die "the guest did not boot"
+fi
+if [ "$qrc" -eq 124 ]; then
+	log "the guest timed out after $TIMEOUT s; console tail:"
+	tail -n 40 "$WORK/console.log" >&2
+	exit 124
+fi
+if grep -q '^# mmprobe-vm: splat after [^b]' "$KTAP" ||
+		! grep -q '^# mmprobe-vm: done' "$KTAP"; then
+	log "a splat, or the guest died before the end; kernel log and console tails:"
+	tail -n 80 "$WORK/dmesg.log" >&2
+	tail -n 40 "$WORK/console.log" >&2
+	exit 5
+fi
+! grep -q '^# mmprobe-vm: loading mmprobe failed' "$KTAP" || die "loading mmprobe failed"
+! grep -q '^# mmprobe-vm: timeout' "$KTAP" || exit 124
+[ "$MODE" = suite ] || exit "$(sed -n 's/^# mmprobe-vm: command exit //p' "$KTAP")"
+! grep -q '^not ok' "$KTAP"

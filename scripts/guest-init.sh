@@ -6,11 +6,14 @@
 #
 # Kernel messages go to ttyS0; everything below goes to ttyS1, which the host
 # reads as KTAP; the whole kernel log goes to ttyS2 at the end. Lines
-# starting "# mmprobe-vm:" are the runner's own markers.
+# starting "# mmprobe-vm:" are the runner's own markers. A guest without
+# those ports (arm64-boot.sh: virtio consoles) names its own on the kernel
+# command line, which hands them to init's environment: MMPROBE_KTAP_TTY,
+# MMPROBE_DMESG_TTY.
 
 # shellcheck source=scripts/guest-setup.sh
 . /guest-setup.sh
-exec >/dev/ttyS1 2>&1
+exec >"${MMPROBE_KTAP_TTY:-/dev/ttyS1}" 2>&1
 
 . /mmprobe/vm.conf
 cd /mmprobe || exit 1
@@ -28,7 +31,7 @@ SPLAT="${SPLAT}soft lockup|hard LOCKUP|rcu_.* stall|unreferenced object|Kernel p
 vm_done()
 {
 	dmesg >>/tmp/dmesg.all
-	cat /tmp/dmesg.all >/dev/ttyS2
+	cat /tmp/dmesg.all >"${MMPROBE_DMESG_TTY:-/dev/ttyS2}"
 	echo "# mmprobe-vm: done"
 	sync
 	poweroff -f

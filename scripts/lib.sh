@@ -306,21 +306,31 @@ source_tar()
 # against KBUILD (a path in the root; default Debian's headers of the
 # release) with compiler CC (default the suite's), kselftest headers from
 # SRC (a kernel tree's top: tools/testing/selftests). W=1 warnings fail the
-# build. A build is kept, keyed by a hash of everything it depends on (the
-# sources, the flags, the compiler, the kernel's Module.symvers, .config and
-# build version, the kselftest headers), and reused while none changes; a
-# second run wanting the same build waits for the first. Prints the build
-# directory (root-<suite>/build/cache/<release>-<hash>).
+# build. A release of another architecture (release_arch) is cross-built:
+# cross_setup's compiler and headers, its ARCH and CROSS_COMPILE, and the
+# libraries the programs need in lib/ (cross_libs). A build is kept, keyed
+# by a hash of everything it depends on (the sources, the flags, the
+# compiler, the kernel's Module.symvers, .config and build version, the
+# kselftest headers), and reused while none changes; a second run wanting
+# the same build waits for the first. Prints the build directory
+# (root-<suite>/build/cache/<release>-<hash>): tree/mmprobe.ko, selftests/,
+# build.log.
 build_in_root()
 (
 	local release=$1 root=$2 src=$3 extra=${4:-} kbuild=${5:-} cc=${6:-}
-	local suite key out log ksft=/ksft/$1 f keep=6 kcc=()
+	local suite key out log ksft=/ksft/$1 f keep=6 kcc=() arch kmake=()
 
 	suite=$(basename "$root" | sed 's/^root-//')
 	[ -n "$kbuild" ] || kbuild=/usr/src/linux-headers-$release
 	# Debian's headers name their compiler themselves.
 	[ -n "$cc" ] && kcc=(CC="$cc")
 	[ -n "$cc" ] || cc=$(suite_compiler "$suite")
+	arch=$(release_arch "$release")
+	if [ "$arch" != amd64 ]; then
+		cross_setup "$release" "$root"
+		kmake=(ARCH="$arch" CROSS_COMPILE="$(cross_prefix "$arch")")
+		cc=$(cross_prefix "$arch")gcc
+	fi
 	key=$({
 		source_tar Kbuild Makefile module selftests
 		echo "$release $extra $kbuild"
@@ -347,8 +357,8 @@ build_in_root()
 		cp -a "$src/tools/testing/selftests/kselftest" "$root$ksft/"
 	log=$root$out/build.log
 	# shellcheck disable=SC2086 # EXTRA: make arguments, one a word
-	if ! in_root "$root" make -C "$kbuild" M="$out/tree" "${kcc[@]}" W=1 $extra \
-		modules >"$log" 2>&1; then
+	if ! in_root "$root" make -C "$kbuild" M="$out/tree" "${kcc[@]}" "${kmake[@]}" W=1 \
+		$extra modules >"$log" 2>&1; then
 		cat "$log" >&2
 		die "module build failed for $release"
 	fi
@@ -361,6 +371,7 @@ build_in_root()
 		cat "$log" >&2
 		die "selftests build failed for $release"
 	fi
+	[ "$arch" = amd64 ] || cross_libs "$root" "$out" "$arch"
 	touch "$root$out/.mmprobe-build"
 	trap - EXIT
 	# Keep the newest builds of the release.
@@ -603,6 +614,38 @@ initrd_libs()
 	done
 }
 
+# The environment lines of a guest's vm.conf (guest-init.sh sources it):
+# the stress tests' length and each VAR=VALUE given (-e), quoted for sh.
+guest_env_conf()
+{
+	local v
+
+	echo "export MMPROBE_STRESS_SECONDS=${MMPROBE_STRESS_SECONDS:-15}"
+	for v in "$@"; do
+		printf "export %s='%s'\n" "${v%%=*}" "$(printf '%s' "${v#*=}" | sed "s/'/'\\\\''/g")"
+	done
+}
+
+# The kernel modules guest-init.sh loads, from a kernel package's MODDIR
+# (its lib/modules/RELEASE) into INITRD, with the indexes: zram (swap, and
+# a disk), ext4 (the disk's file system) and what they need.
+initrd_guest_modules()
+{
+	local moddir=$1 initrd=$2 dest mods='^[^:]*/\(zram\|ext4\|crc32c_generic\)\.ko[^:]*:'
+
+	dest=$initrd/lib/modules/$(basename "$moddir")
+	mkdir -p "$dest"
+	cp "$moddir"/modules.* "$dest/"
+	{
+		sed -n "\%$mods%s/:.*//p" "$moddir/modules.dep"
+		sed -n "\%$mods%s/^[^:]*://p" "$moddir/modules.dep" | tr ' ' '\n'
+	} | while read -r mod; do
+		[ -n "$mod" ] || continue
+		mkdir -p "$dest/$(dirname "$mod")"
+		cp "$moddir/$mod" "$dest/$mod"
+	done
+}
+
 # Check that every file of an initramfs tree is the copy of its origin
 # (/init: $INITRD_INIT, by default scripts/guest-init.sh; /guest-setup.sh,
 # which both inits source: scripts/guest-setup.sh):
@@ -719,133 +762,107 @@ ksft_install()
 		die "make -C selftests install failed for $release (see $dest.log)"
 }
 
-# Cross-build mmprobe.ko for another architecture's Debian kernel RELEASE
-# (7.3.4+deb13-arm64, say) in ROOT, as W=1 with warnings failing: the
-# release's headers (multiarch, extracted, so that their linux-kbuild is
-# the root's own, of the same version, which cross-builds) and the cross
-# compiler their Makefile names ($(CROSS_COMPILE)gcc-N). Only the module:
-# the selftests and a guest of that architecture are not made yet. Prints
-# the build's log; fails on a warning.
-cross_build()
-(
-	local release=$1 root=$2 hdr out=/build/cross.$$ debs="" key keep
-
-	case "$release" in
-	*-arm64|*-arm64-16k|*-arm64-64k) ;;
-	*) die "cross_build: no cross compiler known for $release" ;;
+# The architecture a Debian kernel release is for: arm64 for the -arm64
+# flavours, else amd64 (the host's, and that of your own kernels).
+release_arch()
+{
+	case "$1" in
+	*-arm64|*-arm64-16k|*-arm64-64k) echo arm64 ;;
+	*) echo amd64 ;;
 	esac
+}
+
+# The cross compiler's prefix for ARCH: aarch64-linux-gnu- for arm64.
+cross_prefix()
+{
+	case "$1" in
+	arm64) echo aarch64-linux-gnu- ;;
+	*) die "no cross compiler known for $1" ;;
+	esac
+}
+
+# What cross-building for another architecture's Debian kernel RELEASE
+# (7.3.4+deb13-arm64, say) needs in ROOT, once: the architecture (dpkg
+# --add-architecture), the cross compiler that the headers' Makefile names
+# ($(CROSS_COMPILE)gcc-N), libc6-dev and libkmod-dev of that architecture
+# for the selftests (multiarch), and the release's headers, multiarch, extracted, so that
+# their linux-kbuild is the root's own, of the same version, which
+# cross-builds.
+cross_setup()
+(
+	local release=$1 root=$2 hdr arch debs="" triplet
+
+	arch=$(release_arch "$release")
 	hdr=/usr/src/linux-headers-$release
-	# Both are set before the trap: an empty one would name the root.
-	trap 'rm -rf "$debs" "${root:?}${out:?}"' EXIT
-	# The root's lock while it changes; the build is a directory's own.
-	[ -e "$root$hdr/.mmprobe-cross" ] || (
-		cache_lock "root-$(basename "$root" | sed 's/^root-//')"
-		trap 'rm -rf "$debs"' EXIT
-		[ -e "$root$hdr/.mmprobe-cross" ] && exit 0
-		log "installing the arm64 cross compiler and linux-headers-$release"
-		if ! in_root "$root" dpkg --print-foreign-architectures | grep -qx arm64; then
-			in_root "$root" dpkg --add-architecture arm64
-			root_apt "$root" update >/dev/null || die "apt-get update failed"
-		fi
-		root_apt "$root" install -y --no-install-recommends gcc-aarch64-linux-gnu \
-			>/dev/null || die "could not install gcc-aarch64-linux-gnu"
-		debs=$(root_download "$root" "linux-headers-$release:arm64") ||
-			die "could not download linux-headers-$release:arm64"
-		# Into the root's merged /usr: a package of 6.1 still ships
-		# ./lib/modules, and a plain extraction would make /lib a
-		# directory in place of its symlink (and the loader vanish).
-		dpkg-deb --fsys-tarfile "$debs"/linux-headers-*.deb |
-			tar -x --keep-directory-symlink -C "$root" ||
-			die "could not extract linux-headers-$release"
-		rm -rf "$debs"
-		[ -e "$root$hdr/scripts/Makefile.build" ] ||
-			die "linux-headers-$release: its linux-kbuild is not in the root"
-		touch "$root$hdr/.mmprobe-cross"
-	) || exit
-	# Done once per state of the sources and headers, kept in
-	# build/cross-<release>-<key>: mmprobe.ko and build.log.
-	key=$({ source_tar Kbuild Makefile module; cat "$root$hdr/Module.symvers"; } |
-		sha256sum | cut -c1-16)
-	keep=/build/cross-$release-$key
-	if [ -e "$root$keep/mmprobe.ko" ]; then
-		echo "$root$keep"
-		return 0
+	triplet=$(cross_prefix "$arch" | sed 's/-$//')
+	cross_ready()
+	{
+		[ -e "$root$hdr/.mmprobe-cross" ] && [ -e "$root/usr/lib/$triplet/libkmod.so" ] &&
+			[ -e "$root/usr/include/$triplet/bits/wordsize.h" ]
+	}
+	! cross_ready || exit 0
+	# The root's lock while it changes.
+	cache_lock "root-$(basename "$root" | sed 's/^root-//')"
+	trap 'rm -rf "$debs"' EXIT
+	! cross_ready || exit 0
+	log "installing the $arch cross compiler and libraries, linux-headers-$release"
+	if ! in_root "$root" dpkg --print-foreign-architectures | grep -qx "$arch"; then
+		in_root "$root" dpkg --add-architecture "$arch"
+		root_apt "$root" update >/dev/null || die "apt-get update failed"
 	fi
-	mkdir -p "$root$out/tree"
-	source_tar Kbuild Makefile module | tar -xf - -C "$root$out/tree"
-	if ! in_root "$root" make -C "$hdr" M="$out/tree" ARCH=arm64 \
-			CROSS_COMPILE=aarch64-linux-gnu- W=1 modules \
-			>"$root$out/build.log" 2>&1 ||
-			grep -q 'warning:' "$root$out/build.log"; then
-		cat "$root$out/build.log" >&2
-		die "the cross build for $release failed or warned"
-	fi
-	# ELF e_machine 183: EM_AARCH64
-	[ "$(od -An -tu2 -j18 -N2 "$root$out/tree/mmprobe.ko" | tr -d ' ')" = 183 ] ||
-		die "the cross build for $release made no arm64 module"
-	rm -rf "$root"/build/cross-"$release"-????????????????
-	mkdir -p "$root$keep.$$"
-	cp "$root$out/tree/mmprobe.ko" "$root$out/build.log" "$root$keep.$$/"
-	mv "$root$keep.$$" "$root$keep"
-	echo "$root$keep"
+	root_apt "$root" install -y --no-install-recommends "gcc-$triplet" "libc6-dev:$arch" \
+		"libkmod-dev:$arch" >/dev/null ||
+		die "could not install the $arch cross compiler, libc6-dev:$arch and libkmod-dev:$arch"
+	debs=$(root_download "$root" "linux-headers-$release:$arch") ||
+		die "could not download linux-headers-$release:$arch"
+	# Into the root's merged /usr: a package of 6.1 still ships
+	# ./lib/modules, and a plain extraction would make /lib a directory
+	# in place of its symlink (and the loader vanish).
+	dpkg-deb --fsys-tarfile "$debs"/linux-headers-*.deb |
+		tar -x --keep-directory-symlink -C "$root" ||
+		die "could not extract linux-headers-$release"
+	[ -e "$root$hdr/scripts/Makefile.build" ] ||
+		die "linux-headers-$release: its linux-kbuild is not in the root"
+	touch "$root$hdr/.mmprobe-cross"
 )
 
-# Cross-build the selftests for arm64 in ROOT (trixie), with the
-# kselftest headers of SRC (a kernel tree's top) and libkmod-dev:arm64
-# (multiarch); once per state of the sources, kept in
-# build/xsel-<key>/: the programs and the arm64 libraries they need
-# (lib/, with the loader as lib/ld-linux-aarch64.so.1). Prints that
-# directory.
-cross_selftests()
-(
-	local root=$1 src=$2 key keep out=/build/xsel.$$ lib more f
+# The libraries of ARCH that the programs of build_in_root's OUT (a path in
+# ROOT) need, NEEDED by NEEDED, from the root's multiarch directory, and
+# the loader, into OUT/lib; and a check that the module is of ARCH.
+cross_libs()
+{
+	local root=$1 out=$2 arch=$3 triplet lib more f loader machine
 
-	trap 'rm -rf "${root:?}${out:?}"' EXIT
-	[ -e "$root/usr/lib/aarch64-linux-gnu/libkmod.so" ] || (
-		cache_lock "root-$(basename "$root" | sed 's/^root-//')"
-		log "installing libkmod-dev:arm64 in the build root"
-		root_apt "$root" install -y --no-install-recommends libkmod-dev:arm64 \
-			>/dev/null || die "could not install libkmod-dev:arm64"
-	) || exit
-	key=$({ source_tar selftests module/mmprobe_uapi.h module/gup_test_uapi.h
-		cat "$src"/tools/testing/selftests/kselftest*.h
-		in_root "$root" aarch64-linux-gnu-gcc --version | head -n 1; } |
-		sha256sum | cut -c1-16)
-	keep=/build/xsel-$key
-	if [ -e "$root$keep/.done" ]; then
-		echo "$root$keep"
-		return 0
-	fi
-	mkdir -p "$root$out/tree" "$root$out/ksft" "$root$out/bin/lib"
-	source_tar Kbuild Makefile module selftests | tar -xf - -C "$root$out/tree"
-	cp -a "$src"/tools/testing/selftests/kselftest*.h "$root$out/ksft/"
-	[ ! -d "$src/tools/testing/selftests/kselftest" ] ||
-		cp -a "$src/tools/testing/selftests/kselftest" "$root$out/ksft/"
-	if ! in_root "$root" make -C "$out/tree/selftests" CC=aarch64-linux-gnu-gcc \
-			KSFT_DIR="$out/ksft" OUTPUT="$out/bin" >"$root$out/build.log" 2>&1 ||
-			grep -q 'warning:' "$root$out/build.log"; then
-		cat "$root$out/build.log" >&2
-		die "the arm64 selftests build failed or warned"
-	fi
-	rm -f "$root$out"/bin/*.o
-	# The libraries, NEEDED by NEEDED, from the root's multiarch paths.
-	more=$(cd "$root$out/bin" && ls)
+	case "$arch" in
+	arm64) triplet=aarch64-linux-gnu loader=ld-linux-aarch64.so.1 machine=183 ;;
+	*) die "cross_libs: no libraries known for $arch" ;;
+	esac
+	# ELF e_machine (EM_AARCH64 183)
+	[ "$(od -An -tu2 -j18 -N2 "$root$out/tree/mmprobe.ko" | tr -d ' ')" = "$machine" ] ||
+		die "the cross build for $arch made no $arch module"
+	mkdir -p "$root$out/lib"
+	more=$(cd "$root" && find ".$out/selftests" -maxdepth 1 -type f -perm -u+x | cut -c2-)
 	while [ -n "$more" ]; do
 		f=$more
 		more=""
-		for lib in $(cd "$root$out/bin" && for x in $f; do
-				in_root "$root" aarch64-linux-gnu-readelf -d "$out/bin/$x"
+		for lib in $(for x in $f; do
+				in_root "$root" "$triplet-readelf" -d "$x"
 			done | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u); do
-			[ -e "$root$out/bin/lib/$lib" ] && continue
-			cp -L "$root/usr/lib/aarch64-linux-gnu/$lib" "$root$out/bin/lib/" ||
-				die "no arm64 $lib in the root"
-			more="$more lib/$lib"
+			[ -e "$root$out/lib/$lib" ] && continue
+			cp -L "$root/usr/lib/$triplet/$lib" "$root$out/lib/" ||
+				die "no $arch $lib in the root"
+			more="$more $out/lib/$lib"
 		done
 	done
-	cp -L "$root/usr/lib/ld-linux-aarch64.so.1" "$root$out/bin/lib/" ||
-		die "no arm64 loader in the root"
-	touch "$root$out/bin/.done"
-	rm -rf "$root"/build/xsel-*
-	mv "$root$out/bin" "$root$keep"
-	echo "$root$keep"
-)
+	cp -L "$root/usr/lib/$loader" "$root$out/lib/" || die "no $arch loader in the root"
+}
+
+# mmprobe.ko and the selftests cross-built for another architecture's
+# Debian kernel RELEASE in ROOT (build_in_root, with the kselftest headers
+# of the release's series). Prints the build directory.
+cross_build()
+{
+	local release=$1 root=$2
+
+	build_in_root "$release" "$root" "$(fetch_source "$(echo "$release" | cut -d. -f1,2)" "$root")"
+}

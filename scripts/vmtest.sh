@@ -375,18 +375,7 @@ for prog in "$INITRD"/mmprobe/*; do
 	PROGS+=("${OUT#"$ROOT"}/selftests/${prog##*/}")
 done
 initrd_libs "$ROOT" "$INITRD" "${PROGS[@]}"
-MODDIR=$KDIR/lib/modules/$RELEASE
-mkdir -p "$INITRD/lib/modules/$RELEASE"
-cp "$MODDIR"/modules.* "$INITRD/lib/modules/$RELEASE/"
-# zram (swap, and a disk) and ext4 (its file system), with what they need.
-GUEST_MODS='^[^:]*/\(zram\|ext4\|crc32c_generic\)\.ko[^:]*:'
-sed -n "\%$GUEST_MODS%s/:.*//p" "$MODDIR/modules.dep" >"$WORK/mods"
-sed -n "\%$GUEST_MODS%s/^[^:]*://p" "$MODDIR/modules.dep" | tr ' ' '\n' >>"$WORK/mods"
-while read -r mod; do
-	[ -n "$mod" ] || continue
-	mkdir -p "$INITRD/lib/modules/$RELEASE/$(dirname "$mod")"
-	cp "$MODDIR/$mod" "$INITRD/lib/modules/$RELEASE/$mod"
-done <"$WORK/mods"
+initrd_guest_modules "$KDIR/lib/modules/$RELEASE" "$INITRD"
 MODROOT=""
 if [ -n "$DKMS_KO" ]; then
 	# The module dkms installed, the build root's modprobe (kmod), and
@@ -419,10 +408,7 @@ MODE=suite
 	echo "KSFT_TESTS='$KSFT_TESTS'"
 	echo "DKMS=$DKMS"
 	echo "MODE=$MODE"
-	echo "export MMPROBE_STRESS_SECONDS=${MMPROBE_STRESS_SECONDS:-15}"
-	for v in "${GUEST_ENV[@]+"${GUEST_ENV[@]}"}"; do
-		printf "export %s='%s'\n" "${v%%=*}" "$(printf '%s' "${v#*=}" | sed "s/'/'\\\\''/g")"
-	done
+	guest_env_conf "${GUEST_ENV[@]+"${GUEST_ENV[@]}"}"
 } >"$INITRD/mmprobe/vm.conf"
 if [ "$MODE" = cmd ]; then
 	for arg in "${CMD[@]}"; do
