@@ -263,7 +263,7 @@ struct mmprobe_inspect_entry {
  * API (migrate_vma_setup/pages/finalize) and report every page's entries
  * before, while frozen, and after. Documentation/migrate.rst.
  */
-#define MMPROBE_MIGRATE_MAX_PAGES	1024	/* pages per call */
+#define MMPROBE_MIGRATE_MAX_PAGES	8192	/* pages per call: a PMD of 64 KiB pages */
 #define MMPROBE_MIGRATE_MAX_HOLD_MS	1000	/* longest hold */
 
 /* struct mmprobe_migrate_args.flags */

@@ -24,8 +24,8 @@
  * - hugetlb's shared PMD tables: huge_pmd_unshare() needs the file's
  *   i_mmap_rwsem for writing, so the walk of a VM_MAYSHARE hugetlb VMA holds
  *   it for reading. A hugetlb entry is read under the lock huge_pte_lock()
- *   would take: the PMD's split lock for 2 MiB pages, mm->page_table_lock
- *   for 1 GiB pages.
+ *   takes: the PMD's split lock for PMD-sized pages, mm->page_table_lock
+ *   for PUD-sized ones, the PTE table's lock for arm64's contiguous PTEs.
  * - PTE tables: up to v6.4 they were freed under the mmap write lock only,
  *   and the re-check below always holds. Since v6.5 khugepaged and
  *   MADV_COLLAPSE retract them (shmem/file THP) under the mmap read lock or
@@ -236,31 +236,46 @@ static unsigned long walk_pgd_range(struct mmprobe_walk *walk, unsigned long add
 }
 
 /*
- * A hugetlb VMA: one entry per huge page, PTE-encoded at the PMD or PUD
- * level (huge_ptep_get() is ptep_get() on x86), under huge_pte_lock()'s lock.
+ * A hugetlb VMA. A huge page of a PMD's or PUD's size is one entry of that
+ * level; arm64 maps its other sizes with several entries carrying the
+ * contiguous bit (64 KiB and 32 MiB with 4 KiB pages, 2 MiB and 1 GiB with
+ * 16 KiB): CONT_PTES PTEs or CONT_PMDS PMDs, each mapping its own part of
+ * the huge page, reported one by one at their level. Every entry is read
+ * raw, READ_ONCE(): huge_ptep_get() is not exported, and arm64's ptep_get()
+ * would fold a block's access and dirty bits (and read PTEs' worth of a
+ * contiguous PMD block); on x86 both are READ_ONCE(). All under the lock
+ * huge_pte_lock() takes: the PTE table's, the PMD's split lock, or the
+ * PUD's (mm->page_table_lock).
  */
 static unsigned long walk_hugetlb_range(struct mmprobe_walk *walk, unsigned long addr,
 					unsigned long end)
 {
 	struct vm_area_struct *vma = walk->vma;
-	unsigned long sz = huge_page_size(hstate_vma(vma));
+	struct hstate *h = hstate_vma(vma);
+	unsigned long sz = huge_page_size(h), entry_sz, haddr, next, a;
 	struct address_space *mapping = NULL;
-	unsigned long haddr, next;
 	enum mmprobe_level level;
 	spinlock_t *ptl;	/* the lock huge_pte_lock() takes */
+	pmd_t *pmdp = NULL;
+	pmd_t pmdval;
 	pgd_t *pgdp;
 	p4d_t *p4dp;
 	pud_t *pudp;
 	pte_t *ptep;
-	pte_t pte;
 	int ret;
 
-	if (sz == PMD_SIZE)
-		level = MMPROBE_LEVEL_PMD;
-	else if (sz == PUD_SIZE)
+	if (sz >= PUD_SIZE) {
 		level = MMPROBE_LEVEL_PUD;
-	else
-		return end;	/* x86-64 has no other hugetlb sizes */
+		entry_sz = PUD_SIZE;
+	} else if (sz >= PMD_SIZE) {
+		level = MMPROBE_LEVEL_PMD;
+		entry_sz = PMD_SIZE;
+	} else {
+		level = MMPROBE_LEVEL_PTE;
+		entry_sz = PAGE_SIZE;
+	}
+	if (WARN_ON_ONCE(sz % entry_sz))
+		return end;
 	if ((vma->vm_flags & VM_MAYSHARE) && vma->vm_file) {
 		mapping = vma->vm_file->f_mapping;
 		i_mmap_lock_read(mapping);
@@ -278,25 +293,51 @@ static unsigned long walk_hugetlb_range(struct mmprobe_walk *walk, unsigned long
 		if (p4d_none(READ_ONCE(*p4dp)))
 			continue;
 		pudp = pud_offset(p4dp, haddr);
-		if (level == MMPROBE_LEVEL_PUD) {
-			ptep = (pte_t *)pudp;
-			ptl = &walk->mm->page_table_lock;
-		} else {
+		if (level != MMPROBE_LEVEL_PUD) {
 			pud_t pudval = READ_ONCE(*pudp);
-			pmd_t *pmdp;
 
 			if (pud_none(pudval) || !pud_present(pudval) || pud_leaf(pudval))
 				continue;
 			pmdp = pmd_offset(pudp, haddr);
-			ptep = (pte_t *)pmdp;
-			ptl = pmd_lockptr(walk->mm, pmdp);
 		}
-		spin_lock(ptl);
-		pte = ptep_get(ptep);
+		/*
+		 * A table of contiguous PTEs, as any PTE table: RCU from
+		 * before its PMD is read until its lock is held and the PMD
+		 * checked again (the top of this file).
+		 */
+		rcu_read_lock();
+		if (level == MMPROBE_LEVEL_PTE) {
+			pmdval = mmprobe_pmdp_get_lockless(pmdp);
+			if (pmd_none(pmdval) || !pmd_present(pmdval) || pmd_leaf(pmdval)) {
+				rcu_read_unlock();
+				continue;
+			}
+			ptep = pte_offset_kernel(&pmdval, haddr);
+		} else {
+			ptep = level == MMPROBE_LEVEL_PMD ? (pte_t *)pmdp : (pte_t *)pudp;
+		}
+		ptl = huge_pte_lock(h, walk->mm, ptep);
+		if (level == MMPROBE_LEVEL_PTE &&
+		    unlikely(!pmd_same(pmdval, mmprobe_pmdp_get_lockless(pmdp)))) {
+			spin_unlock(ptl);
+			rcu_read_unlock();
+			walk->retries++;
+			next = addr;	/* the PMD changed: read it again */
+			continue;
+		}
 		ret = 0;
-		if (!pte_none(pte) && walk->ops->pte)
-			ret = walk->ops->pte(walk, addr, next, level, pte);
+		/* The entries of the huge page that [addr, next) overlaps, in order */
+		for (a = addr & ~(entry_sz - 1); a < next && !ret; a += entry_sz) {
+			pte_t pte = READ_ONCE(ptep[(a - haddr) / entry_sz]);
+
+			if (!pte_none(pte) && walk->ops->pte)
+				ret = walk->ops->pte(walk, max(a, addr), min(a + entry_sz, next),
+						     level, pte);
+			if (ret)
+				addr = max(a, addr);
+		}
 		spin_unlock(ptl);
+		rcu_read_unlock();
 		if (ret)
 			break;
 	}

@@ -115,7 +115,7 @@ TEST_F(audit, injected_violation_is_found)
 {
 	struct inspect_entry e;
 	struct util_audit_totals t;
-	char cmd[64], want[96];
+	char cmd[64], hole[64], want[96];
 	uint64_t pfn;
 	char *mem;
 
@@ -151,7 +151,8 @@ TEST_F(audit, injected_violation_is_found)
 	EXPECT_EQ(0, t.violations) TH_LOG("%s", self->report);
 
 	/* Nothing to inject into: the zero page, a read-only page, a hole. */
-	EXPECT_EQ(-ENXIO, util_audit("inject 0x1000", self->report, REPORT_MAX));
+	snprintf(hole, sizeof(hole), "inject 0x%lx", (unsigned long)self->page);
+	EXPECT_EQ(-ENXIO, util_audit(hole, self->report, REPORT_MAX));
 	ASSERT_EQ(0, mprotect(mem, self->page, PROT_READ));
 	EXPECT_EQ(-ENXIO, util_audit(cmd, self->report, REPORT_MAX));
 	snprintf(cmd, sizeof(cmd), "inject 0x%lx", (unsigned long)mem + self->page);
@@ -481,8 +482,8 @@ TEST_F(audit, speed_against_pagemap)
 	t0 = now_s();
 	read_pagemap_kpageflags(mem, len, self->page);
 	tp = now_s() - t0;
-	TH_LOG("%zu MiB of 4 KiB pages: audit %.3f s, pagemap+kpageflags %.3f s, ratio %.2f",
-	       mb, ta, tp, tp > 0 ? ta / tp : 0);
+	TH_LOG("%zu MiB of %zu KiB pages: audit %.3f s, pagemap+kpageflags %.3f s, ratio %.2f",
+	       mb, self->page / 1024, ta, tp, tp > 0 ? ta / tp : 0);
 	munmap(mem, len);
 }
 

@@ -57,7 +57,7 @@
 #define FUZZ_RW_PAGES		32
 #define FUZZ_RO_END		40
 #define FUZZ_TEXT_MAX		(96 * 1024)
-#define FUZZ_OUT_MAX		(256 * 1024)	/* READs of the whole sandbox fit */
+#define FUZZ_OUT_MIN		(256 * 1024)	/* and the whole sandbox: READs fit */
 #define FUZZ_KERNEL_ADDR	0xffffffff81000000ULL
 /* The largest user address of x86-64 with 5-level paging. */
 #define FUZZ_TASK_SIZE_MAX	0x00fffffffffff000ULL
@@ -103,7 +103,8 @@ struct fuzz {
 	char *none;		/* one PROT_NONE page, after ro */
 	char *hole;		/* an address nothing can map (below mmap_min_addr) */
 	char *buf;		/* FUZZ_TEXT_MAX bytes of input / output */
-	char *out;
+	char *out;		/* out_len bytes: the sandbox, FUZZ_OUT_MIN at least */
+	size_t out_len;
 	char *version;		/* the version file's content */
 	size_t version_len;
 	long long pins;		/* pins the model says mmprobe holds */
@@ -645,7 +646,10 @@ FIXTURE_SETUP(fuzz)
 	ASSERT_EQ(0, mprotect(f->none, ps, PROT_NONE));
 
 	f->buf = malloc(FUZZ_TEXT_MAX + 1);
-	f->out = malloc(FUZZ_OUT_MAX);
+	f->out_len = FUZZ_SANDBOX_PAGES * ps;
+	if (f->out_len < FUZZ_OUT_MIN)
+		f->out_len = FUZZ_OUT_MIN;
+	f->out = malloc(f->out_len);
 	f->version = malloc(4096);
 	ASSERT_TRUE(f->buf && f->out && f->version);
 	n = util_read_file(MMPROBE_DIR "/version", f->version, 4096);
@@ -1176,7 +1180,7 @@ static void fuzz_pin_range(struct __test_metadata *_metadata, struct fuzz *f,
 	else if (cmd == MMPROBE_PIN_IOC_READ)
 		need = r.nr_pages * f->ps;
 	r.buf = cmd == MMPROBE_PIN_IOC_UNPIN && fuzz_chance(f, 90) ? 0 :
-		need > FUZZ_OUT_MAX ? (uintptr_t)f->out :
+		need > f->out_len ? (uintptr_t)f->out :
 		bkind == FUZZ_PTR_OK ? (uintptr_t)f->out : (uintptr_t)fuzz_ptr(f, bkind, need);
 	snprintf(f->what, sizeof(f->what),
 		 "pin %s handle %#llx index %#llx nr %#llx buf %#llx flags %#llx, arg kind %d",
@@ -1203,7 +1207,7 @@ static void fuzz_pin_range(struct __test_metadata *_metadata, struct fuzz *f,
 			unreleased += !st->released[i];
 		if (cmd == MMPROBE_PIN_IOC_READ && unreleased != r.nr_pages)
 			e.errs = FE(EINVAL);
-		else if (need && r.buf != (uintptr_t)f->out && need <= FUZZ_OUT_MAX)
+		else if (need && r.buf != (uintptr_t)f->out && need <= f->out_len)
 			e.errs = FE(EFAULT);
 		else
 			e.ok = true;

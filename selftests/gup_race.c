@@ -507,11 +507,12 @@ TEST_F_TIMEOUT(gup_race, migrate_vs_gup_fast, 60)
 	long long held0, acq0, held1, acq1, ours = 0, deadline;
 	uint64_t rng = self->seed;
 	unsigned int seed = 1;
-	char buf[RACE_PAGES * 4096];
 	size_t i;
+	char *buf;
 	int k;
 
-	ASSERT_GE(sizeof(buf), RACE_PAGES * pagesize);
+	buf = malloc(RACE_PAGES * pagesize);	/* freed with the test's process */
+	ASSERT_NE(NULL, buf);
 	/* The pinning threads and their pages. */
 	if (variant->pin)
 		r->pinner[r->nr_pinners++] = (struct pinner){ .path = PATH_PIN };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hugetlb_gup: pinning a range of hugetlb pages returns, for every 4 KiB
+ * hugetlb_gup: pinning a range of hugetlb pages returns, for every base
  * page of the range, the right subpage of the right huge page.
  *
  * GUP hands out a hugetlb page as the subpages the range covers: GUP-fast
@@ -14,14 +14,18 @@
  * catches an off-by-one in that arithmetic, a wrong head at a huge page
  * boundary, and a count that does not match the pages returned.
  *
- * For 2 MiB pages (PMD-mapped) and 1 GiB pages (PUD-mapped), with
+ * For huge pages of a PMD's size and of a PUD's (util_pmd_span() and
+ * util_pud_span(): 2 MiB and 1 GiB with 4 KiB base pages, 32 MiB and
+ * 64 GiB with arm64's 16 KiB), mapped at that level, and for the sizes
+ * arm64 maps with contiguous PTEs or PMDs (64 KiB and 32 MiB with 4 KiB
+ * pages, 2 MiB and 1 GiB with 16 KiB; each entry maps its part), with
  * pin_user_pages() and pin_user_pages_fast(), with and without FOLL_LONGTERM
  * (through mmprobe's pin probe):
  *   - every page is head + index, head being the PFN that /proc/self/pagemap
  *     gives for the huge page's first address, and equal to pagemap's PFN of
  *     that very address;
  *   - the pin probe describes it as hugetlb, of the huge page's order, mapped
- *     at the PMD or PUD level, and pinned;
+ *     at the PTE, PMD or PUD level, and pinned;
  *   - each huge page's refcount (inspect) rose by the pages pinned in it;
  *   - /proc/vmstat nr_foll_pin_acquired rose by at least the pages pinned,
  *     nr_foll_pin_released by at least the same once they are unpinned, in
@@ -29,6 +33,7 @@
  *     pages pinned and unpinned at each step (other processes' pins come
  *     and go: robust_pin_window_check()).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -43,9 +48,6 @@
 #include "pin_util.h"
 #include "robust_util.h"
 
-#define MIB		(1UL << 20)
-#define GIB		(1UL << 30)
-
 #define KPF_COMPOUND_HEAD	15
 #define KPF_HUGE		17
 
@@ -54,6 +56,7 @@
 #endif
 
 #define MAX_HUGE		4
+#define HUGE_BIG		(1UL << 30)	/* reserved one or two at a time */
 
 FIXTURE(hugetlb_gup) {
 	bool ready;		/* setup done (6.1's harness runs a test it skipped) */
@@ -68,41 +71,60 @@ FIXTURE(hugetlb_gup) {
 };
 
 FIXTURE_VARIANT(hugetlb_gup) {
-	size_t huge;		/* huge page size */
+	int level;		/* MMPROBE_PIN_LEVEL_*: the entries that map it */
+	bool cont;		/* several of them (arm64's contiguous bit), else one */
 	int method;		/* MMPROBE_PIN_METHOD_PUP or _PUP_FAST */
 	bool longterm;
 };
 
-FIXTURE_VARIANT_ADD(hugetlb_gup, 2M_pin_user_pages) {
-	.huge = 2 * MIB, .method = MMPROBE_PIN_METHOD_PUP,
+FIXTURE_VARIANT_ADD(hugetlb_gup, pmd_pin_user_pages) {
+	.level = MMPROBE_PIN_LEVEL_PMD, .method = MMPROBE_PIN_METHOD_PUP,
 };
 
-FIXTURE_VARIANT_ADD(hugetlb_gup, 2M_pin_user_pages_longterm) {
-	.huge = 2 * MIB, .method = MMPROBE_PIN_METHOD_PUP, .longterm = true,
+FIXTURE_VARIANT_ADD(hugetlb_gup, pmd_pin_user_pages_longterm) {
+	.level = MMPROBE_PIN_LEVEL_PMD, .method = MMPROBE_PIN_METHOD_PUP, .longterm = true,
 };
 
-FIXTURE_VARIANT_ADD(hugetlb_gup, 2M_pin_user_pages_fast) {
-	.huge = 2 * MIB, .method = MMPROBE_PIN_METHOD_PUP_FAST,
+FIXTURE_VARIANT_ADD(hugetlb_gup, pmd_pin_user_pages_fast) {
+	.level = MMPROBE_PIN_LEVEL_PMD, .method = MMPROBE_PIN_METHOD_PUP_FAST,
 };
 
-FIXTURE_VARIANT_ADD(hugetlb_gup, 2M_pin_user_pages_fast_longterm) {
-	.huge = 2 * MIB, .method = MMPROBE_PIN_METHOD_PUP_FAST, .longterm = true,
+FIXTURE_VARIANT_ADD(hugetlb_gup, pmd_pin_user_pages_fast_longterm) {
+	.level = MMPROBE_PIN_LEVEL_PMD, .method = MMPROBE_PIN_METHOD_PUP_FAST, .longterm = true,
 };
 
-FIXTURE_VARIANT_ADD(hugetlb_gup, 1G_pin_user_pages) {
-	.huge = GIB, .method = MMPROBE_PIN_METHOD_PUP,
+FIXTURE_VARIANT_ADD(hugetlb_gup, pud_pin_user_pages) {
+	.level = MMPROBE_PIN_LEVEL_PUD, .method = MMPROBE_PIN_METHOD_PUP,
 };
 
-FIXTURE_VARIANT_ADD(hugetlb_gup, 1G_pin_user_pages_longterm) {
-	.huge = GIB, .method = MMPROBE_PIN_METHOD_PUP, .longterm = true,
+FIXTURE_VARIANT_ADD(hugetlb_gup, pud_pin_user_pages_longterm) {
+	.level = MMPROBE_PIN_LEVEL_PUD, .method = MMPROBE_PIN_METHOD_PUP, .longterm = true,
 };
 
-FIXTURE_VARIANT_ADD(hugetlb_gup, 1G_pin_user_pages_fast) {
-	.huge = GIB, .method = MMPROBE_PIN_METHOD_PUP_FAST,
+FIXTURE_VARIANT_ADD(hugetlb_gup, pud_pin_user_pages_fast) {
+	.level = MMPROBE_PIN_LEVEL_PUD, .method = MMPROBE_PIN_METHOD_PUP_FAST,
 };
 
-FIXTURE_VARIANT_ADD(hugetlb_gup, 1G_pin_user_pages_fast_longterm) {
-	.huge = GIB, .method = MMPROBE_PIN_METHOD_PUP_FAST, .longterm = true,
+FIXTURE_VARIANT_ADD(hugetlb_gup, pud_pin_user_pages_fast_longterm) {
+	.level = MMPROBE_PIN_LEVEL_PUD, .method = MMPROBE_PIN_METHOD_PUP_FAST, .longterm = true,
+};
+
+FIXTURE_VARIANT_ADD(hugetlb_gup, cont_pte_pin_user_pages) {
+	.level = MMPROBE_PIN_LEVEL_PTE, .cont = true, .method = MMPROBE_PIN_METHOD_PUP,
+};
+
+FIXTURE_VARIANT_ADD(hugetlb_gup, cont_pte_pin_user_pages_fast_longterm) {
+	.level = MMPROBE_PIN_LEVEL_PTE, .cont = true, .method = MMPROBE_PIN_METHOD_PUP_FAST,
+	.longterm = true,
+};
+
+FIXTURE_VARIANT_ADD(hugetlb_gup, cont_pmd_pin_user_pages) {
+	.level = MMPROBE_PIN_LEVEL_PMD, .cont = true, .method = MMPROBE_PIN_METHOD_PUP,
+};
+
+FIXTURE_VARIANT_ADD(hugetlb_gup, cont_pmd_pin_user_pages_fast_longterm) {
+	.level = MMPROBE_PIN_LEVEL_PMD, .cont = true, .method = MMPROBE_PIN_METHOD_PUP_FAST,
+	.longterm = true,
 };
 
 static long hugetlb_free(size_t huge)
@@ -126,22 +148,59 @@ static int huge_refcount(const char *huge_page)
 	return e.refcount;
 }
 
+/*
+ * The huge page size of a variant: what one entry of its level maps; for
+ * contiguous entries the hugetlb size of the kernel's between that and
+ * the next level (/sys/kernel/mm/hugepages), 0 when it has none.
+ */
+static size_t huge_size(int level, bool cont)
+{
+	size_t lo = level == MMPROBE_PIN_LEVEL_PTE ? getpagesize() : util_pmd_span();
+	size_t hi = level == MMPROBE_PIN_LEVEL_PTE ? util_pmd_span() : util_pud_span();
+	size_t kb, found = 0;
+	struct dirent *d;
+	DIR *dir;
+
+	if (!cont)
+		return level == MMPROBE_PIN_LEVEL_PUD ? util_pud_span() : util_pmd_span();
+	dir = opendir("/sys/kernel/mm/hugepages");
+	while (dir && (d = readdir(dir)))
+		if (sscanf(d->d_name, "hugepages-%zukB", &kb) == 1 && kb * 1024 > lo &&
+		    kb * 1024 < hi)
+			found = kb * 1024;
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
 FIXTURE_SETUP(hugetlb_gup)
 {
-	size_t pg = getpagesize(), huge = variant->huge, mid, off_start, off_end;
-	int shift = huge == GIB ? 30 : 21, k;
-	long nfree = hugetlb_free(huge);
+	size_t pg = getpagesize(), huge = huge_size(variant->level, variant->cont);
+	size_t mid, off_start, off_end;
+	const char *lvl = variant->level == MMPROBE_PIN_LEVEL_PTE ? "PTE" :
+			  variant->level == MMPROBE_PIN_LEVEL_PMD ? "PMD" : "PUD";
+	bool big = huge >= HUGE_BIG;
+	int shift = huge ? __builtin_ctzl(huge) : 0, k;
+	long nfree = huge ? hugetlb_free(huge) : -1;
 
 	self->fd = -1;
 	self->mem = MAP_FAILED;
-	if (huge == GIB)
+	if (!huge)
+		SKIP(return,
+		     "no hugetlb size in /sys/kernel/mm/hugepages between a %s's and the next level's: no contiguous %ss (arm64 has them)",
+		     lvl, lvl);
+	if (nfree < 0)
+		SKIP(return,
+		     "no /sys/kernel/mm/hugepages/hugepages-%zukB: this kernel has no hugetlb pages of a %s's size",
+		     huge / 1024, lvl);
+	if (big)
 		self->nr_huge = nfree >= 2 ? 2 : 1;
 	else
 		self->nr_huge = MAX_HUGE;
 	if (nfree < self->nr_huge)
 		SKIP(return,
-		     "needs %d free hugetlb pages of %zu kB, has %ld: reserve them (hugepagesz=%s hugepages=N on the kernel command line)",
-		     self->nr_huge, huge / 1024, nfree, huge == GIB ? "1G" : "2M");
+		     "needs %d free hugetlb pages of %zu kB, has %ld: reserve them (hugepagesz=%zuK hugepages=N on the kernel command line)",
+		     self->nr_huge, huge / 1024, nfree, huge / 1024);
 	if (!inspect_available())
 		SKIP(return, "no %s: load mmprobe", INSPECT_PATH);
 	self->fd = pin_util_open();
@@ -174,14 +233,15 @@ FIXTURE_SETUP(hugetlb_gup)
 
 	/*
 	 * Start 3 pages past the middle of the first huge page, end 5 pages
-	 * past the middle of the last. 1 GiB pages: 4 MiB either side of
-	 * the boundary of the two pages (or of the middle of the only one),
-	 * so that the range crosses PMD-sized steps inside a PUD page too.
+	 * past the middle of the last. Pages of HUGE_BIG and more: 2 PMDs
+	 * either side of the boundary of the two pages (or of the middle of
+	 * the only one), so that the range crosses PMD-sized steps inside a
+	 * PUD page too.
 	 */
-	if (huge == GIB) {
+	if (big) {
 		mid = self->nr_huge == 2 ? huge : huge / 2;
-		off_start = mid - 4 * MIB + 3 * pg;
-		off_end = mid + 4 * MIB + 5 * pg;
+		off_start = mid - 2 * util_pmd_span() + 3 * pg;
+		off_end = mid + 2 * util_pmd_span() + 5 * pg;
 	} else {
 		off_start = huge / 2 + 3 * pg;
 		off_end = (self->nr_huge - 1) * huge + huge / 2 + 5 * pg;
@@ -204,7 +264,8 @@ FIXTURE_TEARDOWN(hugetlb_gup)
 
 TEST_F(hugetlb_gup, subpages)
 {
-	size_t pg = getpagesize(), huge = variant->huge, i, half = self->nr / 2;
+	size_t pg = getpagesize(), huge = huge_size(variant->level, variant->cont);
+	size_t i, half = self->nr / 2;
 	uint64_t flags = MMPROBE_PIN_WRITE, handle, *pm;
 	struct robust_pin_window pins;
 	char why[160];
@@ -252,9 +313,8 @@ TEST_F(hugetlb_gup, subpages)
 			TH_LOG("page %zu: huge page %d, index %llu", i, k,
 			       (unsigned long long)index);
 		ASSERT_EQ(MMPROBE_PIN_KIND_HUGETLB, p->kind) TH_LOG("page %zu", i);
-		ASSERT_EQ(huge == GIB ? MMPROBE_PIN_LEVEL_PUD : MMPROBE_PIN_LEVEL_PMD, p->level)
-			TH_LOG("page %zu", i);
-		ASSERT_EQ(huge == GIB ? 18 : 9, p->order) TH_LOG("page %zu", i);
+		ASSERT_EQ(variant->level, p->level) TH_LOG("page %zu", i);
+		ASSERT_EQ(__builtin_ctzl(huge / pg), p->order) TH_LOG("page %zu", i);
 		ASSERT_EQ(1, p->pinned) TH_LOG("page %zu", i);
 	}
 	free(pm);

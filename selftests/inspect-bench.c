@@ -179,7 +179,7 @@ static char *region(size_t len, size_t align, int advice)
  */
 static int demo(void)
 {
-	size_t pmd = util_pmd_size() ? util_pmd_size() : 2UL << 20;
+	size_t pmd = util_pmd_size() ?: util_pmd_span();
 	size_t len = 3 * pmd;
 	char *mem = util_mmap_aligned(len, pmd), *shm;
 	volatile char sink;
@@ -232,7 +232,7 @@ int main(int argc, char **argv)
 		}
 		len = strtoul(optarg, NULL, 0) << 20;
 	}
-	pmd = util_pmd_size() ? util_pmd_size() : 2UL << 20;
+	pmd = util_pmd_size() ?: util_pmd_span();
 	len = (len + pmd - 1) / pmd * pmd;
 	if (buffers(len)) {
 		perror("malloc");

@@ -50,11 +50,7 @@
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT		26
 #endif
-#define MAP_HUGE_2MB		(21 << MAP_HUGE_SHIFT)
-#define MAP_HUGE_1GB		(30 << MAP_HUGE_SHIFT)
 
-#define HUGETLB_1G_DIR	"/sys/kernel/mm/hugepages/hugepages-1048576kB"
-#define HUGETLB_2M_DIR	"/sys/kernel/mm/hugepages/hugepages-2048kB"
 #define KSM_DIR		"/sys/kernel/mm/ksm"
 #define HMM_DIR_PATH	"/sys/kernel/debug/mmprobe/hmm"
 #define HMM_DEVICE	"/dev/hmm_dmirror0"
@@ -558,20 +554,28 @@ static void check_hugetlb(struct __test_metadata *_metadata, size_t size, int fl
 	munmap(mem, size);
 }
 
+/* A PMD's and a PUD's size: 2 MiB and 1 GiB, 32 MiB and 64 GiB with 16 KiB pages */
+static void check_hugetlb_level(struct __test_metadata *_metadata, size_t size, int level)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%zukB/free_hugepages",
+		 size >> 10);
+	if (read_long(path) < 1)
+		UTIL_SKIP(return,
+			  "no free hugetlb page of %zu kB: boot with hugepagesz=%zuK hugepages=1",
+			  size >> 10, size >> 10);
+	check_hugetlb(_metadata, size, __builtin_ctzl(size) << MAP_HUGE_SHIFT, level);
+}
+
 TEST_F(inspect, hugetlb_2m)
 {
-	if (read_long(HUGETLB_2M_DIR "/free_hugepages") < 1)
-		UTIL_SKIP(return, "no free 2 MiB hugetlb page: echo 1 > %s/nr_hugepages",
-			  HUGETLB_2M_DIR);
-	check_hugetlb(_metadata, 2UL << 20, MAP_HUGE_2MB, INSPECT_LEVEL_PMD);
+	check_hugetlb_level(_metadata, util_pmd_span(), INSPECT_LEVEL_PMD);
 }
 
 TEST_F(inspect, hugetlb_1g)
 {
-	if (read_long(HUGETLB_1G_DIR "/free_hugepages") < 1)
-		UTIL_SKIP(return, "no free 1 GiB hugetlb page: boot with hugepagesz=1G %s",
-			  "hugepages=1");
-	check_hugetlb(_metadata, 1UL << 30, MAP_HUGE_1GB, INSPECT_LEVEL_PUD);
+	check_hugetlb_level(_metadata, util_pud_span(), INSPECT_LEVEL_PUD);
 }
 
 /* A private page swapped out by MADV_PAGEOUT: a swap entry, as pagemap says. */

@@ -38,6 +38,7 @@
 #include "mmprobe_uapi.h"
 #include "mmprobe_util.h"
 #include "pin_util.h"
+#include "robust_util.h"
 
 #define MIGRATE_PATH	MMPROBE_DIR "/migrate"
 #define KPF_DIRTY	4
@@ -587,6 +588,10 @@ TEST_F(migration, soft_dirty)
 	int i;
 
 	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	/* A new VMA is VM_SOFTDIRTY where the kernel has soft-dirty at all. */
+	if (!util_vma_flag(self->mem, "sd"))
+		UTIL_SKIP(return,
+			  "no soft-dirty: a new VMA lacks VmFlags sd (no CONFIG_MEM_SOFT_DIRTY; arm64 has none)");
 	if (clear_soft_dirty())
 		UTIL_SKIP(return, "cannot write /proc/self/clear_refs (no CONFIG_MEM_SOFT_DIRTY?)");
 	fill(self->mem, 0, NR_PAGES / 2, 0);
@@ -793,12 +798,13 @@ TEST_F(migration, pinned_stay)
 	struct mmprobe_pin_page info[NR_PAGES];
 	struct mmprobe_migrate_page *p;
 	struct mmprobe_migrate_args a;
-	char buf[NR_PAGES * 4096];
 	int pin, to, i;
 	uint64_t handle;
+	char *buf;
 
 	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
-	ASSERT_GE(sizeof(buf), self->len);
+	buf = malloc(self->len);	/* freed with the test's process */
+	ASSERT_NE(NULL, buf);
 	pin = pin_util_open();
 	ASSERT_LE(0, pin) TH_LOG("%s: %s", PIN_PATH, strerror(-pin));
 	ASSERT_EQ(NR_PAGES, pin_util_take(pin, self->mem, NR_PAGES, MMPROBE_PIN_METHOD_PUP_FAST,
@@ -1080,17 +1086,20 @@ static void check_inspect(struct __test_metadata *_metadata, const void *addr,
 
 /*
  * NR_PAGES on one node, in the states whose bits a NUMA migration must
- * keep: pages 0-3 soft-dirty, 4-7 clean (clear_refs), 6-7 write-protected
- * with uffd (*uffd, to be closed); all exclusive. pm[] gets their pagemap
- * entries. Returns the node to move them to, or -1 after a SKIP.
+ * keep: pages 0-3 soft-dirty (where the kernel has soft-dirty), 4-7 clean
+ * (clear_refs), 6-7 write-protected with uffd (*uffd, to be closed); all
+ * exclusive. pm[] gets their pagemap entries. Returns the node to move them to, or -1 after a SKIP.
  */
 static int numa_prepare(struct __test_metadata *_metadata, MIGRATION_DATA *self,
 			uint64_t *pm, int *uffd)
 {
 	struct inspect_entry e;
 	int from, to, i;
+	bool sd;
 
 	ASSERT_NE(NULL, setup_anon(self, NR_PAGES));
+	/* No soft-dirty at all (arm64): pagemap's bit stays 0 */
+	sd = util_vma_flag(self->mem, "sd");
 	from = page_node(self->mem);
 	to = other_node(from);
 	if (to == from)
@@ -1103,7 +1112,7 @@ static int numa_prepare(struct __test_metadata *_metadata, MIGRATION_DATA *self,
 		UTIL_SKIP(return -1, "userfaultfd write-protect: %s", strerror(-*uffd));
 	for (i = 0; i < NR_PAGES; i++) {
 		pm[i] = util_pagemap(self->mem + i * pagesize);
-		ASSERT_EQ(i < 4, !!(pm[i] & PM_SOFT_DIRTY));
+		ASSERT_EQ(sd && i < 4, !!(pm[i] & PM_SOFT_DIRTY));
 		ASSERT_EQ(i >= 6, !!(pm[i] & PM_UFFD_WP));
 		ASSERT_TRUE(pm[i] & PM_MMAP_EXCL);
 		check_inspect(_metadata, self->mem + i * pagesize, from, 1, &e);
@@ -1396,7 +1405,7 @@ struct race {
 	int ret;
 	struct mmprobe_migrate_args args;
 	struct mmprobe_migrate_page rep;
-	char shadow[4096];	/* race_touch: what the page must hold */
+	char shadow[UTIL_PAGE_SIZE_MAX];	/* race_touch: what the page must hold */
 	int pin;		/* race_pin: the pin session */
 	uint64_t handle;	/* and its take */
 };
@@ -1529,7 +1538,7 @@ static void race_pin_act(struct __test_metadata *_metadata, struct race *r, int 
 static void race_pin_check(struct __test_metadata *_metadata, struct race *r, int round)
 {
 	struct mmprobe_pin_page info;
-	char buf[4096];
+	char buf[UTIL_PAGE_SIZE_MAX];
 
 	ASSERT_EQ(0, pin_util_info(r->pin, r->handle, 0, 1, &info, false));
 	ASSERT_EQ(pagemap_pfn(r->mem), info.pfn) LOG_PAGE(&r->rep);
@@ -1638,7 +1647,7 @@ TEST_F(migration, file_bound_to_opener)
  */
 TEST_F(migration, bad_input)
 {
-	const size_t max = MMPROBE_MIGRATE_MAX_PAGES;
+	const size_t max = MMPROBE_MIGRATE_MAX_PAGES, ps = pagesize;
 	struct mmprobe_migrate_args a;
 	char *m, *big;
 	int node, i;
@@ -1651,23 +1660,22 @@ TEST_F(migration, bad_input)
 		uint64_t hold_ms;
 		int err;
 	} cases[] = {
-		{ "unaligned start", 1, 4096, -2, 0, 0, EINVAL },
-		{ "unaligned length", 0, 4097, -2, 0, 0, EINVAL },
+		{ "unaligned start", 1, ps, -2, 0, 0, EINVAL },
+		{ "unaligned length", 0, ps + 1, -2, 0, 0, EINVAL },
 		{ "zero length", 0, 0, -2, 0, 0, EINVAL },
-		{ "length wraps", 0, -4096UL, -2, 0, 0, EINVAL },
-		{ "too many pages", 0, (max + 1) * 4096, -2, 0, 0, EINVAL },
-		{ "unmapped page", 7 * 4096, 4096, -2, 0, 0, EFAULT },
-		{ "range into a hole", 6 * 4096, 2 * 4096, -2, 0, 0, EFAULT },
-		{ "range across VMAs", 2 * 4096, 4 * 4096, -2, 0, 0, EINVAL },
-		{ "negative node", 0, 4096, -1, 0, 0, EINVAL },
-		{ "node not online", 0, 4096, 1000, 0, 0, EINVAL },
-		{ "node beyond MAX_NUMNODES", 0, 4096, 1 << 20, 0, 0, EINVAL },
-		{ "unknown flag", 0, 4096, -2, 1ULL << 63, 0, EINVAL },
-		{ "hold too long", 0, 4096, -2, 0, MMPROBE_MIGRATE_MAX_HOLD_MS + 1, EINVAL },
-		{ "one VMA", 0, 4 * 4096, -2, 0, 0, 0 },
+		{ "length wraps", 0, -ps, -2, 0, 0, EINVAL },
+		{ "too many pages", 0, (max + 1) * ps, -2, 0, 0, EINVAL },
+		{ "unmapped page", 7 * ps, ps, -2, 0, 0, EFAULT },
+		{ "range into a hole", 6 * ps, 2 * ps, -2, 0, 0, EFAULT },
+		{ "range across VMAs", 2 * ps, 4 * ps, -2, 0, 0, EINVAL },
+		{ "negative node", 0, ps, -1, 0, 0, EINVAL },
+		{ "node not online", 0, ps, 1000, 0, 0, EINVAL },
+		{ "node beyond MAX_NUMNODES", 0, ps, 1 << 20, 0, 0, EINVAL },
+		{ "unknown flag", 0, ps, -2, 1ULL << 63, 0, EINVAL },
+		{ "hold too long", 0, ps, -2, 0, MMPROBE_MIGRATE_MAX_HOLD_MS + 1, EINVAL },
+		{ "one VMA", 0, 4 * ps, -2, 0, 0, 0 },
 	};
 
-	ASSERT_EQ(4096, pagesize);
 	self->len = NR_PAGES * pagesize;
 	self->mem = util_mmap_small(self->len, -1);
 	ASSERT_NE(NULL, self->mem);
@@ -1706,16 +1714,20 @@ TEST_F(migration, bad_input)
 	ASSERT_TRUE(intact(m, 0, NR_PAGES - 1, 0));
 }
 
-/* A hugetlb VMA: migrate_vma_setup() does not take them. */
+/* A hugetlb VMA (the default size): migrate_vma_setup() does not take them. */
 TEST_F(migration, bad_input_hugetlb)
 {
-	size_t huge = 2UL << 20;
-	char *m;
+	long long kb = robust_meminfo("Hugepagesize");
+	size_t huge = kb > 0 ? kb * 1024 : 0;
+	char *m = MAP_FAILED;
 
-	m = mmap(NULL, huge, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge)
+		m = mmap(NULL, huge, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (m == MAP_FAILED)
-		UTIL_SKIP(return, "no 2 MiB hugetlb page free (vm.nr_hugepages)");
+		UTIL_SKIP(return,
+			  "no hugetlb page of the default size (%zu kB) free: vm.nr_hugepages",
+			  huge / 1024);
 	self->mem = m;
 	self->len = huge;
 	m[0] = 1;

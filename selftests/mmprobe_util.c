@@ -120,6 +120,18 @@ size_t util_pmd_size(void)
 	return strtoul(buf, NULL, 10);
 }
 
+size_t util_pmd_span(void)
+{
+	size_t ps = getpagesize();
+
+	return ps * (ps / sizeof(uint64_t));
+}
+
+size_t util_pud_span(void)
+{
+	return util_pmd_span() * (getpagesize() / sizeof(uint64_t));
+}
+
 void *util_mmap_aligned(size_t len, size_t align)
 {
 	char *mem, *aligned;
@@ -407,6 +419,32 @@ long long util_smaps_kb(const void *addr, const char *field)
 	}
 	fclose(f);
 	return kb;
+}
+
+bool util_vma_flag(const void *addr, const char *flag)
+{
+	unsigned long start, end, a = (uintptr_t)addr;
+	char line[512], word[8];
+	bool in = false, set = false;
+	const char *hit;
+	FILE *f;
+
+	/* "VmFlags: rd wr mr ...": each flag after a blank, and a blank or newline after it */
+	snprintf(word, sizeof(word), " %.5s", flag);
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in = a >= start && a < end;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			hit = strstr(line, word);
+			set = hit && (hit[strlen(word)] == ' ' || hit[strlen(word)] == '\n');
+			break;
+		}
+	}
+	fclose(f);
+	return set;
 }
 
 bool util_swap_enabled(void)

@@ -67,8 +67,20 @@ int util_audit(const char *cmd, char *buf, size_t len);
 /* Parse the report's last line: 0, or -1 when there is none. */
 int util_audit_totals(const char *report, struct util_audit_totals *t);
 
+/* The largest base page: arm64's 64 KiB. For buffers of one page. */
+#define UTIL_PAGE_SIZE_MAX	(64 * 1024)
+
 /* PMD size read from sysfs (THP), 0 when unknown. */
 size_t util_pmd_size(void);
+
+/*
+ * What one PMD and one PUD entry map, from the page size: a page table is
+ * a page of 8-byte entries on x86-64 and arm64 (2 MiB and 1 GiB with 4 KiB
+ * pages, 32 MiB and 64 GiB with 16 KiB). For hugetlb sizes and where THP
+ * is off; a THP test takes util_pmd_size().
+ */
+size_t util_pmd_span(void);
+size_t util_pud_span(void);
 
 /* mmap len bytes aligned to align; the caller munmaps len bytes. */
 void *util_mmap_aligned(size_t len, size_t align);
@@ -105,6 +117,9 @@ int util_nodes_online(void);
 
 /* Is a swap device active (a line after the header of /proc/swaps)? */
 bool util_swap_enabled(void);
+
+/* Is flag (two letters: "sd", "hg") in the VmFlags of addr's VMA in smaps? */
+bool util_vma_flag(const void *addr, const char *flag);
 
 /*
  * A THP fault that gave no THP: is that the machine's doing? True, with the

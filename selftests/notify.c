@@ -314,8 +314,10 @@ static int notify_kernel_has_change_pte(void)
  * .change_pte() MMU notifier and set_pte_at_notify()") each of those PTE
  * changes also called change_pte; since, the callback is gone. Which this
  * kernel is, its symbol table says (a backport has the symbol or not).
+ * 90 s: the whole of /proc/kallsyms and ksmd's scan took more than the
+ * harness's 30 s in an arm64 TCG guest on a busy host.
  */
-TEST_F(notify, ksm_merge)
+TEST_F_TIMEOUT(notify, ksm_merge, 90)
 {
 	const size_t nr = self->len / self->pagesize;
 	const int change_pte = notify_kernel_has_change_pte();

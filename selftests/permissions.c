@@ -576,7 +576,7 @@ TEST_F(permissions, held_pages_max)
 /* Memory of every kind this process can have, for the reports to cover. */
 static void permissions_populate(size_t *len, char **mem)
 {
-	size_t pmd = util_pmd_size() ?: 2UL << 20, ps = getpagesize();
+	size_t pmd = util_pmd_size() ?: util_pmd_span(), ps = getpagesize();
 	char *p;
 	int fd;
 

@@ -351,8 +351,13 @@ int robust_become_nobody(void)
 
 bool robust_is_kernel_pointer(uint64_t v)
 {
-	/* The kernel half of x86-64, but not the ERR_PTR range (-4095 .. -1). */
-	return v >= 0xffff800000000000ULL && v < 0xfffffffffffff001ULL;
+	/*
+	 * The kernel half, but not the ERR_PTR range (-4095 .. -1): from
+	 * 0xff00000000000000 on, the lowest kernel address of x86-64's
+	 * 5-level tables; arm64's linear map with 52-bit VAs starts at
+	 * 0xfff0000000000000. No user address of either comes near.
+	 */
+	return v >= 0xff00000000000000ULL && v < 0xfffffffffffff001ULL;
 }
 
 const char *robust_find_kernel_pointer(const char *text)

@@ -135,7 +135,7 @@ int robust_keep_caps(uint64_t keep);
 /* Become uid/gid 65534 (nobody) with no supplementary groups and no capabilities. */
 int robust_become_nobody(void);
 
-/* Is v an address in the x86-64 kernel half (and not ~0, "not applicable")? */
+/* Is v an address in the kernel half (and not ~0, "not applicable")? */
 bool robust_is_kernel_pointer(uint64_t v);
 
 /*

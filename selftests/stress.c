@@ -69,6 +69,7 @@
 #define STRESS_PMDS		8
 #define STRESS_MAX_THREADS	16
 #define STRESS_FILL		(64 * 1024)	/* the pattern process_vm_writev() repeats */
+#define STRESS_READ_PAGES	64		/* pin READ: takes of at most this many pages */
 
 /* What a thread did, and what went wrong (the first error is kept). */
 struct stress_stat {
@@ -214,7 +215,7 @@ static void *stress_pin(void *arg)
 	struct stress_thread *t = arg;
 	struct stress *s = t->s;
 	struct mmprobe_pin_page *pages = calloc(512, sizeof(*pages));
-	char *data = malloc(64 * 4096);
+	char *data = malloc(STRESS_READ_PAGES * s->ps);
 	int fd = open(MMPROBE_DIR "/pin", O_RDWR);
 
 	if (fd < 0 || !pages || !data) {
@@ -243,7 +244,7 @@ static void *stress_pin(void *arg)
 		r.buf = (uintptr_t)pages;
 		r.flags = MMPROBE_PIN_INFO_NOW;
 		stress_answer(t, "pin INFO", ioctl(fd, MMPROBE_PIN_IOC_INFO, &r), none);
-		if (take.nr_pinned <= 64 && stress_below(t, 2)) {
+		if (take.nr_pinned <= STRESS_READ_PAGES && stress_below(t, 2)) {
 			r.buf = (uintptr_t)data;
 			r.flags = 0;
 			stress_answer(t, "pin READ", ioctl(fd, MMPROBE_PIN_IOC_READ, &r), none);
@@ -588,7 +589,7 @@ FIXTURE_SETUP(stress)
 	ROBUST_LOAD_OR_SKIP();
 	memset(s, 0, sizeof(*s));
 	s->ps = getpagesize();
-	s->pmd = util_pmd_size() ?: 2UL << 20;
+	s->pmd = util_pmd_size() ?: util_pmd_span();
 	s->len = STRESS_PMDS * s->pmd;
 	s->region = util_mmap_aligned(s->len, s->pmd);
 	ASSERT_NE(NULL, s->region);

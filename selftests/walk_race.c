@@ -289,7 +289,7 @@ TEST(walker_vs_table_changes)
 	ASSERT_EQ(0, access(MMPROBE_DIR "/migrate", F_OK))
 		TH_LOG("mmprobe is not loaded, or has no migrate file");
 	r->ps = getpagesize();
-	r->pmd = util_pmd_size() ?: 2UL << 20;
+	r->pmd = util_pmd_size() ?: util_pmd_span();
 	r->seed = getpid();
 	r->report = malloc(RACE_REPORT_MAX);
 	r->pages = calloc(RACE_MIGRATE_PAGES, sizeof(*r->pages));
