@@ -61,6 +61,7 @@
 #define FUZZ_KERNEL_ADDR	0xffffffff81000000ULL
 /* The largest user address of x86-64 with 5-level paging. */
 #define FUZZ_TASK_SIZE_MAX	0x00fffffffffff000ULL
+/* x86-64's with 4-level tables: an odd input; util_task_top() is this task's */
 #define FUZZ_TASK_SIZE_4L	0x00007ffffffff000ULL
 
 /* A set of errnos (all below 128), as the bits of an __uint128_t. */
@@ -102,6 +103,7 @@ struct fuzz {
 	char *ro;		/* one read-only page */
 	char *none;		/* one PROT_NONE page, after ro */
 	char *hole;		/* an address nothing can map (below mmap_min_addr) */
+	uint64_t task_size;	/* util_task_top() less a page, as x86-64's TASK_SIZE */
 	char *buf;		/* FUZZ_TEXT_MAX bytes of input / output */
 	char *out;		/* out_len bytes: the sandbox, FUZZ_OUT_MIN at least */
 	size_t out_len;
@@ -587,8 +589,8 @@ static void fuzz_inspect_oracle(struct fuzz *f, const char *buf, size_t len,
 	if ((f->cmd.start | f->cmd.end) & (f->ps - 1) || f->cmd.start >= f->cmd.end ||
 	    f->cmd.end > FUZZ_TASK_SIZE_MAX)
 		e->errs |= FE(EINVAL);
-	else if (f->cmd.end > FUZZ_TASK_SIZE_4L)
-		odd = true;	/* above 47 bits: the task size of 5-level paging */
+	else if (f->cmd.end > f->task_size)
+		odd = true;	/* above the default task size: 5-level paging's or 52-bit's */
 	e->ok = !e->errs;
 	if (f->cmd.pid && f->cmd.pid != getpid() && f->cmd.pid != getppid() &&
 	    f->cmd.pid != 1) {
@@ -635,6 +637,8 @@ FIXTURE_SETUP(fuzz)
 	f->ro = f->sandbox + (FUZZ_SANDBOX_PAGES + 1) * ps;
 	f->none = f->ro + ps;
 	f->hole = (char *)0x2000;
+	ASSERT_NE(0, util_task_top()) TH_LOG("no [stack] in /proc/self/maps");
+	f->task_size = util_task_top() - ps;
 	ASSERT_EQ(0, mprotect(map, ps, PROT_NONE));
 	ASSERT_EQ(0, mprotect(f->sandbox + FUZZ_SANDBOX_PAGES * ps, ps, PROT_NONE));
 	ASSERT_EQ(0, munmap(f->none + ps, ps));
@@ -1701,8 +1705,8 @@ static void fuzz_migrate_one(struct __test_metadata *_metadata, struct fuzz *f,
 	    __builtin_add_overflow(a.start, a.len, &end) || end > FUZZ_TASK_SIZE_MAX ||
 	    nr > MMPROBE_MIGRATE_MAX_PAGES || a.node >= 64 || !(st->nodes & (1ULL << a.node))) {
 		e.errs = FE(EINVAL);
-	} else if (end > FUZZ_TASK_SIZE_4L + 0x1000) {
-		/* Above 47 bits: valid with 5-level paging only; unmapped then. */
+	} else if (end > f->task_size + f->ps) {
+		/* Above the default task size: valid with 5-level paging only; unmapped then. */
 		e.errs = FE(EINVAL) | FE(EFAULT);
 		maybe = true;
 	} else {

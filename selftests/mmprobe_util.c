@@ -132,6 +132,20 @@ size_t util_pud_span(void)
 	return util_pmd_span() * (getpagesize() / sizeof(uint64_t));
 }
 
+uint64_t util_task_top(void)
+{
+	unsigned long long start, end = 0;
+	char line[512];
+	FILE *maps = fopen("/proc/self/maps", "r");
+
+	while (maps && fgets(line, sizeof(line), maps))
+		if (strstr(line, "[stack]") && sscanf(line, "%llx-%llx", &start, &end) != 2)
+			end = 0;
+	if (maps)
+		fclose(maps);
+	return end ? 1ULL << (64 - __builtin_clzll(end - 1)) : 0;
+}
+
 void *util_mmap_aligned(size_t len, size_t align)
 {
 	char *mem, *aligned;

@@ -82,6 +82,15 @@ size_t util_pmd_size(void);
 size_t util_pmd_span(void);
 size_t util_pud_span(void);
 
+/*
+ * The top of this task's default address space: the power of two above
+ * its stack, which the kernel puts at the top (1 << 47 on x86-64 with
+ * 4-level tables and on arm64 with 16 KiB pages, 1 << 48 on arm64 with
+ * 4 KiB). Above it only a 5-level or 52-bit mmap() hint maps. 0 when
+ * /proc/self/maps has no [stack].
+ */
+uint64_t util_task_top(void);
+
 /* mmap len bytes aligned to align; the caller munmaps len bytes. */
 void *util_mmap_aligned(size_t len, size_t align);
 

@@ -620,9 +620,9 @@ static int permissions_inspect_maps(struct __test_metadata *_metadata, pid_t pid
 		fclose(maps);
 		return 0;
 	}
+	/* x86's [vsyscall] lies above the task size: inspect refuses it, as any */
 	while (fgets(line, sizeof(line), maps)) {
-		if (sscanf(line, "%llx-%llx", &start, &end) != 2 ||
-		    end > 0x7ffffffff000ULL)
+		if (sscanf(line, "%llx-%llx", &start, &end) != 2)
 			continue;
 		snprintf(cmd, sizeof(cmd), "%d %#llx %#llx", pid, start, end);
 		if (permissions_inspect(fd, cmd) ||
