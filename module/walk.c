@@ -326,6 +326,8 @@ static unsigned long walk_hugetlb_range(struct mmprobe_walk *walk, unsigned long
 			continue;
 		}
 		ret = 0;
+		if (level == MMPROBE_LEVEL_PTE)
+			walk->table = ptep - pte_index(haddr);
 		/* The entries of the huge page that [addr, next) overlaps, in order */
 		for (a = addr & ~(entry_sz - 1); a < next && !ret; a += entry_sz) {
 			pte_t pte = READ_ONCE(ptep[(a - haddr) / entry_sz]);
@@ -336,6 +338,7 @@ static unsigned long walk_hugetlb_range(struct mmprobe_walk *walk, unsigned long
 			if (ret)
 				addr = max(a, addr);
 		}
+		walk->table = NULL;
 		spin_unlock(ptl);
 		rcu_read_unlock();
 		if (ret)
