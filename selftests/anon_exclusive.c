@@ -54,9 +54,14 @@
 #define KPF_HUGE_BIT	17
 
 #define PARAM_MAX_PAGES	"/sys/module/mmprobe/parameters/pin_max_pages"
-/* Bytes of a mapping that a case pins and compares: all of it up to 2 MiB. */
+/*
+ * Bytes of a hugetlb mapping that a case pins and compares: all of it up to
+ * 2 MiB. A THP's window is the whole THP, so a window has at most a PMD's
+ * pages: 512 of 4 KiB, 2048 of 16 KiB and 8192 of 64 KiB (arm64). With 512
+ * here, every THP kind of a 16 KiB kernel wrote past the arrays below.
+ */
 #define WIN_MAX		(2UL << 20)
-#define WIN_MAX_PAGES	512
+#define WIN_MAX_PAGES	8192
 
 static size_t pagesize, pmdsize;
 static unsigned int pmd_order;
@@ -2770,6 +2775,9 @@ int main(int argc, char **argv)
 	if (cap.thp) {
 		pmdsize = util_pmd_size();
 		pmd_order = pmdsize ? __builtin_ctzl(pmdsize / pagesize) : 0;
+		if (pmdsize / pagesize > WIN_MAX_PAGES)
+			ksft_exit_fail_msg("a PMD THP of %zu pages: a window holds %d\n",
+					   pmdsize / pagesize, WIN_MAX_PAGES);
 		util_setting_set(THP_DIR "/enabled", "madvise");
 		cap.use_zero_page = !util_setting_set(THP_DIR "/use_zero_page", "1");
 	}
