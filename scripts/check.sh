@@ -224,10 +224,10 @@ progress()
 }
 
 # The newest kernel first: its guest runs the most.
-BY_LENGTH=$(printf '%s\n' "$@" | tac)
+NEWEST_FIRST=$(printf '%s\n' "$@" | tac)
 
 # Everything but the guests, in the background, one kernel after another.
-for k in $BY_LENGTH; do
+for k in $NEWEST_FIRST; do
 	prepare_kernel "$k" >"$LOGDIR/static-$k.tmp"
 	mv "$LOGDIR/static-$k.tmp" "$LOGDIR/static-$k"
 done &
@@ -349,7 +349,7 @@ running()
 	done
 	echo "$n"
 }
-for k in $BY_LENGTH; do
+for k in $NEWEST_FIRST; do
 	while [ ! -e "$LOGDIR/static-$k" ]; do
 		kill -0 "$PREP_PID" 2>/dev/null || break
 		sleep 1

@@ -24,14 +24,11 @@ VMTEST=$MMPROBE_TOP/scripts/vmtest.sh
 [ "$(id -u)" -eq 0 ] || die "test-runner.sh needs root (it runs vmtest.sh)"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mmprobe-test-runner.XXXXXX")
-LOCK_PID=""
 # shellcheck disable=SC2317 # the EXIT trap
 cleanup()
 {
-	if [ -n "$LOCK_PID" ]; then
-		kill "$LOCK_PID" 2>/dev/null || true
-	fi
-	# A running vmtest.sh stops its QEMU and removes its files on TERM.
+	# A running vmtest.sh stops its QEMU and removes its files on TERM;
+	# the lock test's flock goes too.
 	pkill -TERM -P $$ 2>/dev/null || true
 	wait
 	rm -rf "$T"
@@ -135,7 +132,6 @@ grep -q "waiting for the lock root-$suite" "$T/err" || ok=1
 grep -q "timed out after 2 s waiting for the lock root-$suite" "$T/err" || ok=1
 kill "$LOCK_PID"
 wait "$LOCK_PID" 2>/dev/null || true
-LOCK_PID=""
 vm 0 -n -k "$KERNEL" || ok=1
 result "$ok" "the build root's lock: a second run waits, then goes on"
 
