@@ -16,8 +16,10 @@
 #   make check-upstream   the kernel's own cow, gup_longterm and gup_test on
 #                         every kernel, before and after mmprobe's gup_test,
 #                         and hmm-tests against mmprobe's dmirror devices
-#   make check-arm64      the suite in Debian's 7.3 arm64 kernels, 16 KiB and 4 KiB
-#                         pages (cross-built, TCG: Documentation/arm64.rst)
+#   make check-arm64      the suite in Debian's arm64 kernels (ARM64_KERNELS: 7.3
+#                         with 16 KiB and 4 KiB pages, 6.12), cross-built, under
+#                         TCG (Documentation/arm64.rst); any of them is also
+#                         "make vm KERNEL=7.3-arm64" or "make report KERNELS=..."
 #   make soak             the suite SOAK_RUNS times (default 5) on every kernel,
 #                         plus once under background load: the flaky cases
 #   make kernel-config    the config fragment your own kernel needs for
@@ -28,6 +30,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNELS ?= 6.1 6.12 7.3
 KERNEL ?= 7.3
 DEBUG_KERNEL ?= 7.3
+ARM64_KERNELS ?= 7.3-arm64-16k 7.3-arm64 6.12-arm64
 SOAK_RUNS ?= 5
 
 all: module
@@ -64,8 +67,8 @@ check-upstream:
 	scripts/check-upstream.sh $(KERNELS)
 
 check-arm64:
-	scripts/arm64-boot.sh -k 7.3-arm64-16k -a
-	scripts/arm64-boot.sh -k 7.3-arm64 -a
+	rc=0; for k in $(ARM64_KERNELS); do scripts/vmtest.sh -k $$k -T 3600 || rc=1; done; \
+	exit $$rc
 
 soak:
 	scripts/soak.sh -n $(SOAK_RUNS) $(KERNELS)

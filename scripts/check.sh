@@ -124,9 +124,9 @@ prepare_kernel()
 		ok=1
 	fi
 	static_line "$what" "$ok"
-	# The module cross-built for the series' arm64 kernels (#22: no
-	# arm64 guest yet). Debian's 6.1 arm64 kernel has no
-	# DEVICE_MIGRATION, so no migrate_vma_*() for module/migrate.c.
+	# The module cross-built for the series' arm64 kernels. Debian's
+	# 6.1 arm64 kernel has no DEVICE_MIGRATION, so no migrate_vma_*()
+	# for module/migrate.c.
 	for r in $(cross_releases "$k" "$release"); do
 		ok=0
 		(cross_build "$r" "$root" >/dev/null) 2>"$LOGDIR/cross-$r" || ok=1
@@ -303,9 +303,10 @@ ok=0
 ! echo "$out" | grep -qE '^(ERROR|WARNING|CHECK):' || ok=1
 static_tally < <(static_line "checkpatch --strict selftests" "$ok")
 
-# An arm64 guest of 7.3 with 16 KiB pages (scripts/arm64-boot.sh: #22's
-# first stage), in the background once 7.3 is prepared (its cross build
-# is part of that): inspect against pagemap, the audit of every process.
+# An arm64 guest of 7.3 with 16 KiB pages, in the background once 7.3 is
+# prepared (its cross build is part of that): inspect against pagemap, the
+# audit of every process (scripts/inspect-smoke.sh; the whole suite on
+# arm64 is make check-arm64's).
 case " $* " in
 *" 7.3 "*)
 	(
@@ -313,7 +314,9 @@ case " $* " in
 			sleep 1
 		done
 		rc=0
-		"$MMPROBE_TOP/scripts/arm64-boot.sh" -k 7.3-arm64-16k >"$LOGDIR/arm64" 2>&1 || rc=$?
+		"$MMPROBE_TOP/scripts/vmtest.sh" -k 7.3-arm64-16k \
+			-f "$MMPROBE_TOP/scripts/inspect-smoke.sh" -- sh inspect-smoke.sh \
+			>"$LOGDIR/arm64" 2>&1 || rc=$?
 		echo "$rc" >"$LOGDIR/arm64.rc"
 	) &
 	ARM64_PID=$!
@@ -403,7 +406,7 @@ if [ -n "$ARM64_PID" ]; then
 	ARM64_PID=""
 	ok=0
 	[ "$(cat "$LOGDIR/arm64.rc" 2>/dev/null)" = 0 ] || ok=1
-	grep -E '^mmprobe-arm64: [0-9]+ entries|^processes=' "$LOGDIR/arm64" | sed 's/^/# arm64: /'
+	grep -E '^inspect-smoke: [0-9]+ entries|^processes=' "$LOGDIR/arm64" | sed 's/^/# arm64: /'
 	[ "$ok" -eq 0 ] || sed 's/^/# arm64: /' "$LOGDIR/arm64"
 	static_tally < <(static_line "arm64 guest, 7.3 with 16 KiB pages: inspect as pagemap, audit clean" "$ok")
 fi

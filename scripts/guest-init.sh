@@ -7,9 +7,9 @@
 # Kernel messages go to ttyS0; everything below goes to ttyS1, which the host
 # reads as KTAP; the whole kernel log goes to ttyS2 at the end. Lines
 # starting "# mmprobe-vm:" are the runner's own markers. A guest without
-# those ports (arm64-boot.sh: virtio consoles) names its own on the kernel
+# those ports (an arm64 guest: virtio consoles) names its own on the kernel
 # command line, which hands them to init's environment: MMPROBE_KTAP_TTY,
-# MMPROBE_DMESG_TTY.
+# MMPROBE_DMESG_TTY, and the console of vmtest.sh -s, MMPROBE_CONSOLE_TTY.
 
 # shellcheck source=scripts/guest-setup.sh
 . /guest-setup.sh
@@ -134,14 +134,15 @@ if [ "$MODE" = "cmd" ] || [ "$MODE" = "shell" ]; then
 		sh /mmprobe/cmd </dev/null
 		rc=$?
 	else
-		cat >/dev/ttyS0 <<EOF
+		cat >"${MMPROBE_CONSOLE_TTY:-/dev/ttyS0}" <<EOF
 
 mmprobe $(sed -n 's/^version=//p' /sys/kernel/debug/mmprobe/version) is loaded on $(uname -r).
 The selftests are in /mmprobe (./inspect, ./migration -l, ...); debugfs is
 /sys/kernel/debug/mmprobe. exit or Ctrl-D powers the guest off.
 
 EOF
-		PS1='mmprobe:\w# ' setsid -c sh -i </dev/ttyS0 >/dev/ttyS0 2>&1
+		con=${MMPROBE_CONSOLE_TTY:-/dev/ttyS0}
+		PS1='mmprobe:\w# ' setsid -c sh -i <"$con" >"$con" 2>&1
 		rc=$?
 	fi
 	vm_splat_check "the command"

@@ -22,6 +22,9 @@ MMPROBE_CACHE=${MMPROBE_CACHE:-$HOME/.cache/mmprobe}
 MMPROBE_MIRROR=${MMPROBE_MIRROR:-http://deb.debian.org/debian}
 MMPROBE_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MMPROBE_KERNELS_ALL="6.1 6.12 7.3"
+# The arm64 kernels: a series and Debian's flavour, with 4 KiB pages
+# (-arm64) or 16 KiB (-arm64-16k), booted under TCG (Documentation/arm64.rst).
+MMPROBE_KERNELS_ARM64="6.12-arm64 7.3-arm64 7.3-arm64-16k"
 
 # Packages every build root needs; the compiler is added per suite.
 ROOT_PACKAGES="make,libelf-dev,libc6-dev,bc,libkmod-dev,kmod,busybox-static,xz-utils,zstd,cpio,sparse,perl,ca-certificates"
@@ -44,6 +47,27 @@ series_suite()
 	6.1|6.12) echo bookworm ;;
 	7.3) echo trixie ;;
 	*) die "unknown kernel series '$1' (known: $MMPROBE_KERNELS_ALL)" ;;
+	esac
+}
+
+# A kernel of the runner's: its series (7.3-arm64: 7.3), and its Debian
+# flavour (amd64, arm64, arm64-16k); anything else dies.
+kernel_series()
+{
+	case " $MMPROBE_KERNELS_ALL $MMPROBE_KERNELS_ARM64 " in
+	*" $1 "*) echo "${1%%-*}" ;;
+	*) die "unknown kernel '$1' (known: $MMPROBE_KERNELS_ALL $MMPROBE_KERNELS_ARM64)" ;;
+	esac
+}
+
+kernel_flavour()
+{
+	local series
+
+	series=$(kernel_series "$1") || exit
+	case "$series" in
+	"$1") echo amd64 ;;
+	*) echo "${1#*-}" ;;
 	esac
 }
 
@@ -648,7 +672,9 @@ initrd_guest_modules()
 
 # Check that every file of an initramfs tree is the copy of its origin
 # (/init: $INITRD_INIT, by default scripts/guest-init.sh; /guest-setup.sh,
-# which both inits source: scripts/guest-setup.sh):
+# which both inits source: scripts/guest-setup.sh; /bin/busybox:
+# $INITRD_BUSYBOX, by default the root's, for another architecture
+# cross_busybox's):
 # user space (busybox, libraries, loader, programs) that of the build root,
 # resolved inside it; kernel modules and config those of the kernel package
 # (KDIR), or, when the root's depmod made the module indexes again (vmtest.sh
@@ -667,6 +693,8 @@ initrd_verify()
 		case "$rel" in
 		/init) origin=${INITRD_INIT:-$MMPROBE_TOP/scripts/guest-init.sh} ;;
 		/guest-setup.sh) origin=$MMPROBE_TOP/scripts/guest-setup.sh ;;
+		/bin/busybox)
+			origin=${INITRD_BUSYBOX:-$root$(root_realpath "$root" /bin/busybox)} ;;
 		/mmprobe/vm.conf|/mmprobe/cmd) continue ;;
 		/mmprobe/mmprobe.ko) origin=$out/tree/mmprobe.ko ;;
 		/mmprobe/settings) origin=$MMPROBE_TOP/selftests/settings ;;
@@ -856,6 +884,27 @@ cross_libs()
 	done
 	cp -L "$root/usr/lib/$loader" "$root$out/lib/" || die "no $arch loader in the root"
 }
+
+# busybox-static of ARCH from ROOT's archive, kept in the cache (the root
+# has its own architecture's, which the foreign one would replace). Prints
+# its path.
+cross_busybox()
+(
+	local arch=$1 root=$2 dir=$MMPROBE_CACHE/busybox-$1 debs=""
+
+	if [ ! -x "$dir/usr/bin/busybox" ]; then
+		cache_lock "busybox-$arch"
+		trap 'rm -rf "$debs"' EXIT
+		if [ ! -x "$dir/usr/bin/busybox" ]; then
+			debs=$(root_download "$root" "busybox-static:$arch") ||
+				die "could not download busybox-static:$arch"
+			rm -rf "$dir"
+			dpkg-deb -x "$debs"/busybox-static_*.deb "$dir" ||
+				die "could not extract busybox-static:$arch"
+		fi
+	fi
+	echo "$dir/usr/bin/busybox"
+)
 
 # mmprobe.ko and the selftests cross-built for another architecture's
 # Debian kernel RELEASE in ROOT (build_in_root, with the kselftest headers

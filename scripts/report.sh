@@ -24,7 +24,7 @@ HTML=mmprobe-report.html
 
 usage()
 {
-	echo "Usage: $0 [-o FILE.html] [KERNEL...] (kernels: $MMPROBE_KERNELS_ALL)" >&2
+	echo "Usage: $0 [-o FILE.html] [KERNEL...] (kernels: $MMPROBE_KERNELS_ALL $MMPROBE_KERNELS_ARM64)" >&2
 	exit 2
 }
 
@@ -38,7 +38,7 @@ shift $((OPTIND - 1))
 # shellcheck disable=SC2086 # the kernels, one a word
 [ $# -gt 0 ] || set -- $MMPROBE_KERNELS_ALL
 for k in "$@"; do
-	series_suite "$k" >/dev/null
+	kernel_series "$k" >/dev/null
 done
 [ "$(id -u)" -eq 0 ] || die "report.sh needs root (it boots guests with vmtest.sh)"
 

@@ -3,7 +3,8 @@
 #
 # vmtest.sh: build mmprobe and its selftests for a kernel (a Debian one, or
 # a build directory of your own), boot that kernel in QEMU with the module
-# loaded, and print the guest's KTAP as the guest prints it.
+# loaded, and print the guest's KTAP as the guest prints it. Debian's arm64
+# kernels (-k 7.3-arm64) are cross-built for and booted under TCG.
 #
 # Exit codes:
 #   0  every test passed or skipped
@@ -66,7 +67,8 @@ Usage: $0 [-k KERNEL | -K DIR] [-t PROG[:CASE]]... [-e VAR=VALUE]... [-f PATH]..
           [-m MEM] [-c CPUS] [-q 'QEMU ARGS'] [-g] [-o DIR] [-T SECONDS]
           [-v] [-n] [-R] [-L] [-i] [-D] [-s | -- CMD...]
 
-  -k KERNEL   Debian kernel series to boot: $MMPROBE_KERNELS_ALL (default $KERNEL)
+  -k KERNEL   Debian kernel series to boot: $MMPROBE_KERNELS_ALL (default $KERNEL),
+              or arm64 with 4 or 16 KiB pages: $MMPROBE_KERNELS_ARM64
   -K DIR      boot your own kernel: a build directory (in-tree or O=) with
               .config, arch/x86/boot/bzImage and Module.symvers, or what
               scripts/debug-kernel.sh printed
@@ -132,6 +134,18 @@ shift $((OPTIND - 1))
 [ $# -gt 0 ] && CMD=("$@")
 
 # Everything the options say is checked before anything is built.
+SERIES=$(kernel_series "$KERNEL") || exit "$EXIT_PREP"
+FLAVOUR=$(kernel_flavour "$KERNEL")
+ARCH=amd64
+if [ "$FLAVOUR" != amd64 ]; then
+	ARCH=arm64
+	[ -z "$KERNEL_DIR" ] || die "-K: your own kernels are x86 ones (not with -k $KERNEL)"
+	[ "$DKMS" -eq 0 ] || die "-D: dkms builds for x86 kernels only (not -k $KERNEL)"
+	[ "$KSFT" -eq 0 ] || die "-i: the installed kselftest tree runs on x86 kernels only"
+	[ "$GDB" -eq 0 ] || die "-g: the gdb stub is for x86 guests only"
+	command -v qemu-system-aarch64 >/dev/null ||
+		die "no qemu-system-aarch64 for -k $KERNEL: apt-get install qemu-system-arm"
+fi
 for f in "${FILES[@]+"${FILES[@]}"}"; do
 	[ -f "$f" ] || die "-f $f: no such file"
 done
@@ -262,18 +276,20 @@ elif [ -n "$KERNEL_DIR" ]; then
 	fi
 	log "kernel $RELEASE from $KERNEL_DIR, built in the $SUITE root with $KCC"
 else
-	SUITE=$(series_suite "$KERNEL")
+	# An arm64 kernel is the series' amd64 release in another flavour.
+	SUITE=$(series_suite "$SERIES")
 	ROOT=$(prepare_root "$SUITE")
-	RELEASE=$(resolve_release "$KERNEL" "$ROOT")
+	RELEASE=$(resolve_release "$SERIES" "$ROOT")
 	if [ -z "$RELEASE" ]; then
-		RELEASE=$(cat "$MMPROBE_CACHE/release-$KERNEL" 2>/dev/null) ||
-			die "no Debian kernel of series $KERNEL found in the $SUITE archive"
-		log "could not resolve $KERNEL, using the cached $RELEASE"
+		RELEASE=$(cat "$MMPROBE_CACHE/release-$SERIES" 2>/dev/null) ||
+			die "no Debian kernel of series $SERIES found in the $SUITE archive"
+		log "could not resolve $SERIES, using the cached $RELEASE"
 	fi
-	echo "$RELEASE" >"$MMPROBE_CACHE/release-$KERNEL"
+	echo "$RELEASE" >"$MMPROBE_CACHE/release-$SERIES"
+	RELEASE=${RELEASE%-amd64}-$FLAVOUR
 	fetch_kernel "$RELEASE" "$ROOT"
 	KDIR=$MMPROBE_CACHE/kernel-$RELEASE
-	SRC=$(fetch_source "$KERNEL" "$ROOT")
+	SRC=$(fetch_source "$SERIES" "$ROOT")
 fi
 OUT=$(build_in_root "$RELEASE" "$ROOT" "$SRC" "${MMPROBE_BUILD_FLAGS:-}" "$KBUILD" "$KCC")
 log "mmprobe for $RELEASE: ${OUT#"$ROOT"}"
@@ -353,7 +369,10 @@ TIMEOUT=$(sed -n 's/^timeout=//p' "$MMPROBE_TOP/selftests/settings")
 # modules for zram and ext4, the kernel's config, mmprobe.ko and the selftests.
 INITRD=$WORK/initrd
 mkdir -p "$INITRD"/{bin,mmprobe,boot,lib/modules}
-cp "$ROOT/bin/busybox" "$INITRD/bin/busybox"
+INITRD_BUSYBOX=""
+[ "$ARCH" = amd64 ] || INITRD_BUSYBOX=$(cross_busybox "$ARCH" "$ROOT")
+export INITRD_BUSYBOX
+cp "${INITRD_BUSYBOX:-$ROOT/bin/busybox}" "$INITRD/bin/busybox"
 cp "$MMPROBE_TOP/scripts/guest-init.sh" "$INITRD/init"
 cp "$MMPROBE_TOP/scripts/guest-setup.sh" "$INITRD/guest-setup.sh"
 chmod 755 "$INITRD/init"
@@ -366,7 +385,9 @@ for f in "${FILES[@]+"${FILES[@]}"}"; do
 	cp "$f" "$INITRD/mmprobe/"
 done
 cp "$KDIR/boot/config-$RELEASE" "$INITRD/boot/"
-# The loader and libraries, resolved inside the build root, never on the host.
+# The loader and libraries, resolved inside the build root, never on the
+# host; another architecture's are those cross_libs took from the root's
+# multiarch directory.
 PROGS=()
 for prog in "$INITRD"/mmprobe/*; do
 	if [ ! -x "$prog" ] || [ "${prog##*/}" = mmprobe-audit ]; then
@@ -374,7 +395,17 @@ for prog in "$INITRD"/mmprobe/*; do
 	fi
 	PROGS+=("${OUT#"$ROOT"}/selftests/${prog##*/}")
 done
-initrd_libs "$ROOT" "$INITRD" "${PROGS[@]}"
+if [ "$ARCH" = amd64 ]; then
+	initrd_libs "$ROOT" "$INITRD" "${PROGS[@]}"
+else
+	mkdir -p "$INITRD/lib/$(cross_prefix "$ARCH" | sed 's/-$//')"
+	for f in "$OUT"/lib/*; do
+		case "${f##*/}" in
+		ld-*) cp "$f" "$INITRD/lib/" ;;
+		*) cp "$f" "$INITRD/lib/$(cross_prefix "$ARCH" | sed 's/-$//')/" ;;
+		esac
+	done
+fi
 initrd_guest_modules "$KDIR/lib/modules/$RELEASE" "$INITRD"
 MODROOT=""
 if [ -n "$DKMS_KO" ]; then
@@ -427,26 +458,46 @@ log "initramfs: $verified (build root $SUITE)"
 # MEM, hugetlb pages of 2 MiB and, where the CPU has pdpe1gb, of 1 GiB.
 # Serial ports: ttyS0 the console (or, with -s, this terminal), ttyS1 the
 # KTAP, ttyS2 the kernel log at the end.
+# arm64: QEMU's virt machine, "-cpu max", and hugetlb pages of every size
+# the page size has (contiguous PTEs, PMD, contiguous PMDs, PUD: 64K 2M 32M
+# 1G with 4 KiB pages, 2M 32M 1G with 16 KiB): 64 of 2 MiB and one of 1 GiB
+# as on x86, 8 of 32 MiB (4 PMDs with 16 KiB pages, and slack). The virt
+# machine has one serial port, ttyAMA0, the console; the KTAP and the
+# kernel log leave by two virtio consoles, hvc0 and hvc1 (guest-init.sh
+# is told on the command line).
 NODE0_CPUS=$(( CPUS > 1 ? CPUS / 2 : 1 ))
 NODE0_MB=$(( MEM_MB / 2 ))
 qemu_args()
 {
-	local accel=$1 cpu=$2 append n1=""
+	local accel=$1 cpu=$2 append n1="" console=ttyS0
 
-	append="console=ttyS0,115200 rdinit=/init panic=-1 quiet loglevel=4"
+	[ "$ARCH" = amd64 ] || console=ttyAMA0
+	append="console=$console,115200 rdinit=/init panic=-1 quiet loglevel=4"
 	append="$append mitigations=off numa_balancing=disable"
-	# A busy TCG host can miss the IO-APIC timer check at boot, which
-	# then panics ("MP-BIOS bug: 8254 timer not connected"): skip it,
-	# as cloud images do.
-	append="$append no_timer_check"
-	append="$append hugepagesz=2M hugepages=64"
-	if [ "${accel%%,*}" = tcg ] || grep -qw pdpe1gb /proc/cpuinfo; then
+	if [ "$ARCH" = amd64 ]; then
+		# A busy TCG host can miss the IO-APIC timer check at boot,
+		# which then panics ("MP-BIOS bug: 8254 timer not connected"):
+		# skip it, as cloud images do.
+		append="$append no_timer_check"
+		append="$append hugepagesz=2M hugepages=64"
+		if [ "${accel%%,*}" = tcg ] || grep -qw pdpe1gb /proc/cpuinfo; then
+			append="$append hugepagesz=1G hugepages=$HUGEPAGES_1G"
+		fi
+	else
+		[ "$FLAVOUR" != arm64 ] || append="$append hugepagesz=64K hugepages=64"
+		append="$append hugepagesz=2M hugepages=64 hugepagesz=32M hugepages=8"
 		append="$append hugepagesz=1G hugepages=$HUGEPAGES_1G"
+		append="$append MMPROBE_CONSOLE_TTY=/dev/$console"
+		append="$append MMPROBE_KTAP_TTY=/dev/hvc0 MMPROBE_DMESG_TTY=/dev/hvc1"
 	fi
 	[ "$GDB" -eq 1 ] && append="$append nokaslr"
 	[ "$CPUS" -gt "$NODE0_CPUS" ] && n1=",cpus=$NODE0_CPUS-$((CPUS - 1))"
-	QEMU=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu"
-	      -smp "$CPUS,sockets=$CPUS,cores=1,threads=1" -m "${MEM_MB}M"
+	if [ "$ARCH" = amd64 ]; then
+		QEMU=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu")
+	else
+		QEMU=(qemu-system-aarch64 -M virt -accel "$accel" -cpu "$cpu")
+	fi
+	QEMU+=(-smp "$CPUS,sockets=$CPUS,cores=1,threads=1" -m "${MEM_MB}M"
 	      -object "memory-backend-ram,id=m0,size=${NODE0_MB}M"
 	      -object "memory-backend-ram,id=m1,size=$((MEM_MB - NODE0_MB))M"
 	      -numa "node,nodeid=0,memdev=m0,cpus=0-$((NODE0_CPUS - 1))"
@@ -461,7 +512,15 @@ qemu_args()
 	else
 		QEMU+=(-serial "file:$WORK/console.log")
 	fi
-	QEMU+=(-serial "file:$WORK/ktap.log" -serial "file:$WORK/dmesg.log")
+	if [ "$ARCH" = amd64 ]; then
+		QEMU+=(-serial "file:$WORK/ktap.log" -serial "file:$WORK/dmesg.log")
+	else
+		# shellcheck disable=SC2054 # commas of QEMU's option syntax
+		QEMU+=(-device virtio-serial-pci
+		       -chardev "file,id=ktap,path=$WORK/ktap.log" -device virtconsole,chardev=ktap
+		       -chardev "file,id=dmesg,path=$WORK/dmesg.log"
+		       -device virtconsole,chardev=dmesg)
+	fi
 	[ "$GDB" -eq 1 ] && QEMU+=(-gdb "tcp::$GDB_PORT")
 	# shellcheck disable=SC2206 # -q: split at blanks, as documented
 	[ -n "$QEMU_EXTRA" ] && QEMU+=($QEMU_EXTRA)
@@ -473,7 +532,9 @@ qemu_args()
 # every run: a QEMU that starts and quits at once), TCG otherwise.
 ACCEL="tcg,thread=multi"
 ACCEL_CPU=max
-if [ ! -e /dev/kvm ]; then
+if [ "$ARCH" != "$(dpkg --print-architecture)" ]; then
+	why="an $ARCH guest on an $(dpkg --print-architecture) host"
+elif [ ! -e /dev/kvm ]; then
 	why="no /dev/kvm"
 elif [ ! -w /dev/kvm ]; then
 	why="/dev/kvm is not writable"
@@ -593,7 +654,10 @@ fi
 # (your own kernel's vmlinux, or Debian's linux-image-*-dbg when
 # MMPROBE_DEBUG_SYMBOLS=1 fetched it); the "Code:" lines are left as they
 # are (decodecode would need the host's objdump).
-if grep -q '^# mmprobe-vm: splat' "$ktap" || grep -q 'Call Trace' "$WORK/console.log"; then
+if [ "$ARCH" != amd64 ] && { grep -q '^# mmprobe-vm: splat' "$ktap" ||
+		grep -q 'Call trace' "$WORK/console.log"; }; then
+	log "the splat's stack is not decoded for $ARCH (the host's addr2line reads x86 only)"
+elif grep -q '^# mmprobe-vm: splat' "$ktap" || grep -q 'Call Trace' "$WORK/console.log"; then
 	mkdir -p "$WORK/mod"
 	cp "$OUT/tree/mmprobe.ko" "$WORK/mod/"
 	VMLINUX=$(kernel_vmlinux "$RELEASE" "$ROOT" "$KDIR" "$KERNEL_DIR")
