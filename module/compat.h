@@ -192,6 +192,24 @@ static inline bool mmprobe_pud_soft_dirty(pud_t pud)
 }
 
 /*
+ * The contiguous bit of a present entry, read from the raw entry: arm64
+ * sets it on each of the CONT_PTES PTEs (or CONT_PMDS PMDs) that map one
+ * naturally aligned block alike, for its contiguous hugetlb sizes and,
+ * with CONFIG_ARM64_CONTPTE (v6.9), for a large folio mapped whole at an
+ * aligned address. It is the same descriptor bit at every level, so a PMD
+ * or PUD is read as a PTE (as hugetlb encodes them). 1 or 0; -1 where the
+ * architecture has no such bit (x86-64), so a report can leave it out.
+ */
+static inline int mmprobe_pte_cont(pte_t pte)
+{
+#ifdef pte_cont
+	return pte_cont(pte);
+#else
+	return -1;
+#endif
+}
+
+/*
  * The userfaultfd bit of PTEs and PMDs: pte_uffd_wp() and friends were
  * renamed pte_uffd() when the bit stopped meaning only write-protect (7.x,
  * which added pgtable_supports_uffd() with them).

@@ -187,6 +187,7 @@ struct inspect_leaf {
 	bool has_flags;			/* write, dirty, young: present entries */
 	unsigned long pfn;
 	int write, dirty, young;
+	int cont;			/* with has_flags; -1: no such bit */
 	int soft_dirty, uffd_wp;
 	int exclusive;			/* -1: not known or not anon */
 	int pinned;
@@ -228,6 +229,8 @@ static int inspect_format(char *buf, size_t size, const struct inspect_leaf *l,
 		mmprobe_line_dec(&t, " write=", l->write);
 		mmprobe_line_dec(&t, " dirty=", l->dirty);
 		mmprobe_line_dec(&t, " young=", l->young);
+		if (l->cont >= 0)
+			mmprobe_line_dec(&t, " cont=", l->cont);
 	}
 	if (l->kind == MMPROBE_KIND_SWAP) {
 		mmprobe_line_dec(&t, " type=", l->swap_type);
@@ -280,6 +283,8 @@ static int inspect_record(char *buf, const struct inspect_leaf *l, bool show_pfn
 		f |= l->write ? MMPROBE_INSPECT_WRITE : 0;
 		f |= l->dirty ? MMPROBE_INSPECT_DIRTY : 0;
 		f |= l->young ? MMPROBE_INSPECT_YOUNG : 0;
+		if (l->cont >= 0)
+			f |= MMPROBE_INSPECT_CONT_KNOWN | (l->cont ? MMPROBE_INSPECT_CONT : 0);
 	}
 	f |= l->soft_dirty > 0 ? MMPROBE_INSPECT_SOFT_DIRTY : 0;
 	f |= l->uffd_wp > 0 ? MMPROBE_INSPECT_UFFD_WP : 0;
@@ -383,9 +388,11 @@ static void inspect_emit(struct inspect_file *st, const struct inspect_leaf *l)
 }
 
 /*
- * Is the folio of @page mapped whole inside the report's range: by the one
- * PMD or PUD entry @l, or by consecutive PTEs of @table (the PTE table of
- * @l, locked; NULL at other levels) in the order of its pages, what
+ * Is the folio of @page mapped whole inside the report's range: by the PMD
+ * or PUD entry @l (or, for an arm64 hugetlb folio of contiguous PMDs, by
+ * the PMDs around it, which hugetlb maps all or none of: the folio's
+ * extent decides), or by consecutive PTEs of @table (the PTE table of @l,
+ * locked; NULL at other levels) in the order of its pages, what
  * folio_pte_batch() would find? A folio across two PTE tables is not. Each
  * large folio is read once per chunk. The caller holds the entry's lock.
  */
@@ -398,14 +405,15 @@ static bool inspect_whole_folio(struct inspect_file *st, const struct inspect_le
 	unsigned long first, last, i;
 	bool whole;
 
-	if (l->level != MMPROBE_LEVEL_PTE)
-		return l->addr >= st->start &&
-		       l->addr + (1UL << inspect_level_shift[l->level]) <= st->end;
-	if (nr == 1)
-		return true;
-	if (before > l->addr || !table)
+	if (before > l->addr)
 		return false;
 	first = l->addr - before;
+	if (l->level != MMPROBE_LEVEL_PTE)
+		return first >= st->start && first + (nr << PAGE_SHIFT) <= st->end;
+	if (nr == 1)
+		return true;
+	if (!table)
+		return false;
 	if (head == st->whole_pfn && first == st->whole_first)
 		return st->whole;
 	last = first + (nr << PAGE_SHIFT);
@@ -528,6 +536,7 @@ static void inspect_pte_leaf(struct inspect_file *st, struct mmprobe_walk *walk,
 		l.write = !!pte_write(pte);
 		l.dirty = !!pte_dirty(pte);
 		l.young = !!pte_young(pte);
+		l.cont = mmprobe_pte_cont(pte);
 		l.soft_dirty = !!pte_soft_dirty(pte);
 		l.uffd_wp = !!mmprobe_pte_uffd_wp(pte);
 		inspect_present(st, &l, walk->vma, walk->table,
@@ -554,6 +563,7 @@ static void inspect_pmd_leaf(struct inspect_file *st, struct vm_area_struct *vma
 		l.write = !!pmd_write(pmd);
 		l.dirty = !!pmd_dirty(pmd);
 		l.young = !!pmd_young(pmd);
+		l.cont = mmprobe_pte_cont(__pte(pmd_val(pmd)));
 		l.soft_dirty = !!pmd_soft_dirty(pmd);
 		l.uffd_wp = !!mmprobe_pmd_uffd_wp(pmd);
 		inspect_present(st, &l, vma, NULL, pmd_pfn(pmd), mmprobe_pmd_special(pmd));
@@ -576,6 +586,7 @@ static void inspect_pud_leaf(struct inspect_file *st, struct vm_area_struct *vma
 	l.write = !!pud_write(pud);
 	l.dirty = mmprobe_pud_dirty(pud);
 	l.young = !!pud_young(pud);
+	l.cont = mmprobe_pte_cont(__pte(pud_val(pud)));
 	l.soft_dirty = mmprobe_pud_soft_dirty(pud);
 	inspect_present(st, &l, vma, NULL, pud_pfn(pud), mmprobe_pud_special(pud));
 	inspect_emit(st, &l);

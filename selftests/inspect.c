@@ -8,6 +8,7 @@
  * differ, each case asserts its own kernel's behaviour, told by the
  * capability lines of debugfs "version".
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1080,13 +1081,16 @@ TEST_F(inspect, binary_whole_records)
  * stands for has the PFN pagemap gives its address, so no run spans a gap
  * in the PFNs (at least as many records as pagemap has PFN runs); and the
  * 511 PTEs of a THP whose first page was zapped, which map consecutive
- * subpages of one folio in the same state, are one record.
+ * subpages of one folio in the same state, are one record: one per run of
+ * equal cont= on arm64, where the split maps the PTEs contiguous and the
+ * zap unfolds the first block alone.
  */
 TEST_F(inspect, binary_runs)
 {
 	static struct mmprobe_inspect_entry rec[MAX_ENTRIES];
+	static struct inspect_entry e[MAX_ENTRIES];
 	size_t pmd = self->pmd_size ? self->pmd_size : 2UL << 20;
-	int i, nr, nr_pages = pmd / page_size, pfn_runs = 0;
+	int i, nr, nr_pages = pmd / page_size, pfn_runs = 0, runs;
 	unsigned long start;
 	long long prev = -2;
 	char *mem, *thp, *data;
@@ -1121,12 +1125,20 @@ TEST_F(inspect, binary_runs)
 		return;
 	start = (unsigned long)thp;
 	ASSERT_EQ(0, madvise(thp, page_size, MADV_DONTNEED));
+	ASSERT_EQ(nr_pages - 1, inspect_range(0, start, start + pmd, e, MAX_ENTRIES));
+	for (i = 1, runs = 1; i < nr_pages - 1; i++)
+		runs += e[i].cont != e[i - 1].cont;
 	n = inspect_report(0, start, start + pmd, "binary", &data);
-	ASSERT_EQ((ssize_t)sizeof(*rec), n) TH_LOG("the PTE-mapped THP is not one record");
-	memcpy(rec, data, sizeof(*rec));
+	ASSERT_EQ(runs * (ssize_t)sizeof(*rec), n)
+		TH_LOG("the PTE-mapped THP is not %d record(s), one per run of cont=", runs);
+	memcpy(rec, data, n);
 	free(data);
+	TH_LOG("the PTE-mapped THP: %d record(s), cont=%d then %d", runs, e[0].cont,
+	       e[nr_pages - 2].cont);
 	EXPECT_EQ(start + page_size, rec[0].addr);
-	EXPECT_EQ(nr_pages - 1, rec[0].nr);
+	for (i = 0, nr = 0; i < runs; i++)
+		nr += rec[i].nr;
+	EXPECT_EQ(nr_pages - 1, nr);
 	EXPECT_EQ(MMPROBE_INSPECT_LEVEL_PTE, rec[0].level);
 	EXPECT_EQ(pagemap_pfn(util_pagemap(thp + page_size)), rec[0].pfn);
 	EXPECT_EQ(__builtin_ctzl(nr_pages), rec[0].order);
@@ -1144,10 +1156,12 @@ struct whole_cache {
 
 /*
  * What whole_folio= must say of entry e in a report of [start, end), from
- * pagemap and kpageflags alone. A PMD or PUD entry: it lies inside the
- * range. A PTE: the folio of its page (the compound head kpageflags names
- * and the tails after it) has every page mapped inside the range, by PTEs
- * of one PTE table (the same PMD-sized span), in the order of its pages.
+ * pagemap and kpageflags alone. A PMD or PUD entry (of a THP, whose
+ * folio is that one entry; hugetlb_whole_cont has hugetlb's): it lies
+ * inside the range. A PTE: the folio of its page (the compound head
+ * kpageflags names and the tails after it) has every page mapped inside
+ * the range, by PTEs of one PTE table (the same PMD-sized span), in the
+ * order of its pages.
  */
 static int whole_folio_expect(const struct inspect_entry *e, unsigned long start,
 			      unsigned long end, size_t pmd, struct whole_cache *c)
@@ -1239,6 +1253,37 @@ static bool one_folio(const char *p, size_t size)
 }
 
 /*
+ * n anonymous folios of size bytes (the THP size the caller enabled), one
+ * after the other from an address aligned to size, each confirmed by
+ * one_folio(); then MADV_NOHUGEPAGE, to keep khugepaged away from the
+ * holes a test makes. NULL after a skip when the fault fell back for want
+ * of memory; a folio missing for another reason fails.
+ */
+static char *folios_get(struct __test_metadata *_metadata, int n, size_t size, size_t pmd)
+{
+	long long fallback = fallbacks(size, pmd);
+	size_t len = n * size;
+	char *mem;
+	int i;
+
+	mem = util_mmap_aligned(len, size);
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, madvise(mem, len, MADV_HUGEPAGE));
+	memset(mem, 0x5a, len);
+	for (i = 0; i < n; i++) {
+		if (one_folio(mem + i * size, size))
+			continue;
+		munmap(mem, len);
+		if (fallbacks(size, pmd) > fallback)
+			UTIL_SKIP(return NULL, "no free %zu kB folio (its fault fallbacks rose)",
+				  size >> 10);
+		ASSERT_TRUE(false) TH_LOG("setup: no %zu kB folio at %d", size >> 10, i);
+	}
+	ASSERT_EQ(0, madvise(mem, len, MADV_NOHUGEPAGE));
+	return mem;
+}
+
+/*
  * whole_folio= on four folios of size bytes: one left whole, one without
  * its last page (a new mapping in its place), one whose upper half was
  * moved (mremap), and one whole but cut by the end of the range. For the
@@ -1249,28 +1294,14 @@ static bool one_folio(const char *p, size_t size)
 static void whole_folio_size(struct __test_metadata *_metadata, size_t size, size_t pmd)
 {
 	size_t len = 4 * size, half = size / 2;
-	long long fallback = fallbacks(size, pmd);
 	unsigned long start;
 	char *mem, *moved;
 	long pages;
-	int i;
 
-	mem = util_mmap_aligned(len, size);
-	ASSERT_NE(NULL, mem);
+	mem = folios_get(_metadata, 4, size, pmd);
+	if (!mem)
+		return;
 	start = (unsigned long)mem;
-	ASSERT_EQ(0, madvise(mem, len, MADV_HUGEPAGE));
-	memset(mem, 0x5a, len);
-	for (i = 0; i < 4; i++) {
-		if (one_folio(mem + i * size, size))
-			continue;
-		munmap(mem, len);
-		if (fallbacks(size, pmd) > fallback)
-			UTIL_SKIP(return, "no free %zu kB folio (its fault fallbacks rose)",
-				  size >> 10);
-		ASSERT_TRUE(false) TH_LOG("setup: no %zu kB folio at %d", size >> 10, i);
-	}
-	/* Keep khugepaged away from the holes made below. */
-	ASSERT_EQ(0, madvise(mem, len, MADV_NOHUGEPAGE));
 
 	/* Four whole folios: every page says 1. */
 	EXPECT_EQ(len / page_size, check_whole_folio(_metadata, start, start + len, pmd));
@@ -1320,6 +1351,282 @@ TEST_F_TIMEOUT(inspect, whole_folio, PTE_MAPPED_TIMEOUT)
 			size = sizes[n - 1];
 	ASSERT_EQ(0, behaviour_mthp_select(size));
 	whole_folio_size(_metadata, size, pmd);
+}
+
+/* Is [p, p + size) one folio of size bytes, every page mapped in order (pagemap)? */
+static bool folio_mapped_whole(const char *p, size_t size)
+{
+	uint64_t first = pagemap_pfn(util_pagemap(p));
+	size_t i;
+
+	if (!one_folio(p, size))
+		return false;
+	for (i = 1; i < size / page_size; i++)
+		if (pagemap_pfn(util_pagemap(p + i * page_size)) != first + i)
+			return false;
+	return true;
+}
+
+/* Does mmprobe report the contiguous bit, cont=, on this architecture? */
+static bool cont_reported(void)
+{
+	volatile char here = 1;
+	struct inspect_entry e;
+
+	return inspect_one((const void *)&here, &e) == 1 && e.cont >= 0;
+}
+
+/* The hugetlb sizes of /sys/kernel/mm/hugepages, ascending, at most max. */
+static int hugetlb_sizes(size_t *sizes, int max)
+{
+	DIR *dir = opendir("/sys/kernel/mm/hugepages");
+	struct dirent *d;
+	int n = 0, i;
+	size_t kb;
+
+	while (dir && n < max && (d = readdir(dir))) {
+		if (sscanf(d->d_name, "hugepages-%zukB", &kb) != 1)
+			continue;
+		for (i = n++; i > 0 && sizes[i - 1] > kb << 10; i--)
+			sizes[i] = sizes[i - 1];
+		sizes[i] = kb << 10;
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/*
+ * The size of arm64's contiguous-PTE block, which it offers as a hugetlb
+ * size: the one between a page's and a PMD's (64 kB with 4 KiB pages,
+ * 2 MiB with 16 KiB); 0 when there is none.
+ */
+static size_t cont_pte_size(void)
+{
+	size_t sizes[16];
+	int i, n = hugetlb_sizes(sizes, ARRAY_SIZE(sizes));
+
+	for (i = 0; i < n; i++)
+		if (sizes[i] > (size_t)page_size && sizes[i] < util_pmd_span())
+			return sizes[i];
+	return 0;
+}
+
+/* Does /boot/config-<release> say "# CONFIG_<name> is not set"? */
+static bool kconfig_unset(const char *name)
+{
+	char release[128], path[192], line[256], want[128];
+	bool unset = false;
+	FILE *f;
+
+	if (util_read_file("/proc/sys/kernel/osrelease", release, sizeof(release)) <= 0)
+		return false;
+	release[strcspn(release, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/boot/config-%s", release);
+	snprintf(want, sizeof(want), "# CONFIG_%s is not set\n", name);
+	f = fopen(path, "r");
+	while (f && !unset && fgets(line, sizeof(line), f))
+		unset = !strcmp(line, want);
+	if (f)
+		fclose(f);
+	return unset;
+}
+
+/*
+ * Report [p, p + len) as text and in binary: every entry is a PTE of the
+ * page pagemap gives there, with cont= want in both forms. Returns the
+ * entries.
+ */
+static int check_cont(struct __test_metadata *_metadata, const char *p, size_t len, int want)
+{
+	static struct mmprobe_inspect_entry rec[MAX_ENTRIES];
+	static struct inspect_entry e[MAX_ENTRIES];
+	unsigned long start = (unsigned long)p;
+	struct inspect_entry bin;
+	int i, nr;
+
+	nr = inspect_range(0, start, start + len, e, MAX_ENTRIES);
+	ASSERT_LT(0, nr);
+	ASSERT_GE(MAX_ENTRIES, nr);
+	ASSERT_EQ(nr, inspect_range_binary(0, start, start + len, rec, MAX_ENTRIES));
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ(INSPECT_LEVEL_PTE, e[i].level);
+		ASSERT_EQ(pagemap_pfn(util_pagemap((void *)e[i].addr)), e[i].pfn);
+		ASSERT_EQ(want, e[i].cont) TH_LOG("0x%lx (pfn %#llx) in [%p, +%zu kB)",
+						  e[i].addr, e[i].pfn, p, len >> 10);
+		ASSERT_EQ(0, inspect_entry_from_binary(&rec[i], &bin));
+		ASSERT_EQ(want, bin.cont) TH_LOG("binary, 0x%lx", e[i].addr);
+	}
+	return nr;
+}
+
+/*
+ * arm64's contiguous bit on multi-size THP (CONFIG_ARM64_CONTPTE, 6.9): a
+ * folio of the contiguous-PTE block's size, naturally aligned and mapped
+ * whole at an aligned address, has cont=1 on each of its PTEs. The bit
+ * belongs to the mapping, not the folio: mprotect() of one page, or
+ * MADV_DONTNEED of one, unfolds the whole block (cont=0 on every PTE
+ * left) while pagemap and kpageflags show the same folio, and leaves the
+ * block next to it folded; the folio moved one page off the block's
+ * alignment (mremap()) is mapped whole and not folded.
+ */
+TEST_F_TIMEOUT(inspect, cont_mthp, PTE_MAPPED_TIMEOUT)
+{
+	size_t block = cont_pte_size(), sizes[16];
+	size_t n = block / page_size;
+	char *mem, *resv, *moved;
+	struct inspect_entry e;
+	int i, nr;
+
+	if (!cont_reported())
+		UTIL_SKIP(return,
+			  "mmprobe reports no cont= key: this architecture has no contiguous bit (arm64 has)");
+	if (!block)
+		UTIL_SKIP(return,
+			  "no hugetlb size between a page's and a PMD's in /sys/kernel/mm/hugepages: the contiguous-PTE block's size is not known");
+	if (thp_madvise())
+		UTIL_SKIP(return, "no THP in this kernel");
+	nr = behaviour_mthp_sizes(sizes, ARRAY_SIZE(sizes));
+	for (i = 0; i < nr && sizes[i] != block; i++)
+		;
+	if (i >= nr)
+		UTIL_SKIP(return,
+			  "no %s/hugepages-%zukB: no multi-size THP of the contiguous block's size",
+			  THP_DIR, block >> 10);
+	ASSERT_EQ(0, behaviour_mthp_select(block));
+	mem = folios_get(_metadata, 4, block, self->pmd_size);
+	if (!mem)
+		return;
+	for (i = 0; i < 4; i++)
+		ASSERT_TRUE(folio_mapped_whole(mem + i * block, block)) TH_LOG("folio %d", i);
+	ASSERT_EQ(1, inspect_one(mem, &e));
+	if (!e.cont && kconfig_unset("ARM64_CONTPTE")) {
+		munmap(mem, 4 * block);
+		UTIL_SKIP(return,
+			  "CONFIG_ARM64_CONTPTE is not set (/boot/config): large folios are not folded");
+	}
+
+	/* Four folios mapped whole: every PTE folded. */
+	EXPECT_EQ(4 * n, check_cont(_metadata, mem, 4 * block, 1));
+
+	ASSERT_EQ(0, mprotect(mem + block + page_size, page_size, PROT_READ));
+	ASSERT_EQ(0, madvise(mem + 2 * block + page_size, page_size, MADV_DONTNEED));
+	resv = util_mmap_aligned(2 * block, block);
+	ASSERT_NE(NULL, resv);
+	moved = resv + page_size;
+	ASSERT_EQ(moved, mremap(mem + 3 * block, block, block,
+				MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, moved));
+	ASSERT_TRUE(folio_mapped_whole(mem + block, block));
+	ASSERT_TRUE(one_folio(mem + 2 * block, block));
+	ASSERT_TRUE(folio_mapped_whole(moved, block));
+
+	EXPECT_EQ(n, check_cont(_metadata, mem, block, 1));
+	/* one page read-only: the block unfolds, its folio stays mapped whole */
+	EXPECT_EQ(n, check_cont(_metadata, mem + block, block, 0));
+	/* one page zapped: the PTEs left unfold */
+	EXPECT_EQ(n - 1, check_cont(_metadata, mem + 2 * block, block, 0));
+	/* mapped whole, one page off the block's alignment */
+	EXPECT_EQ(n, check_cont(_metadata, moved, block, 0));
+	munmap(resv, 2 * block);
+	munmap(mem, 4 * block);
+}
+
+/*
+ * One hugetlb page of size bytes, of entries of entry bytes (more than one
+ * for arm64's contiguous sizes), confirmed one folio by pagemap and
+ * kpageflags: reported whole, each entry says whole_folio=1 and, where the
+ * architecture has the bit (cont), cont=1 when the page has more than one
+ * entry, else 0; its first or last entry reported alone says whole_folio=1
+ * only for a page of one entry.
+ */
+static void hugetlb_whole_cont_size(struct __test_metadata *_metadata, size_t size,
+				    size_t entry, bool cont)
+{
+	static struct mmprobe_inspect_entry rec[MAX_ENTRIES];
+	static struct inspect_entry e[MAX_ENTRIES];
+	size_t n = size / entry, pages = size / page_size;
+	int want_cont = cont ? n > 1 : -1;
+	struct inspect_entry bin;
+	unsigned long start, at;
+	uint64_t head;
+	char *mem;
+	size_t i;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+		   (__builtin_ctzl(size) << MAP_HUGE_SHIFT), -1, 0);
+	ASSERT_NE(MAP_FAILED, mem) TH_LOG("mmap a %zu kB hugetlb page: %s", size >> 10,
+					  strerror(errno));
+	start = (unsigned long)mem;
+	ASSERT_EQ(0, start & (size - 1));
+	mem[0] = 1;
+	mem[size - 1] = 1;
+	head = pagemap_pfn(util_pagemap(mem));
+	ASSERT_EQ(0, head & (pages - 1)) TH_LOG("pfn %#llx", (unsigned long long)head);
+	ASSERT_TRUE(kpf(head, KPF_HUGE) && kpf(head, KPF_COMPOUND_HEAD));
+	ASSERT_EQ(head + pages - 1, pagemap_pfn(util_pagemap(mem + size - page_size)));
+	ASSERT_TRUE(kpf(head + pages - 1, KPF_COMPOUND_TAIL));
+	ASSERT_FALSE(kpf(head + pages, KPF_COMPOUND_TAIL));
+
+	ASSERT_EQ(n, inspect_range(0, start, start + size, e, MAX_ENTRIES));
+	ASSERT_EQ(n, inspect_range_binary(0, start, start + size, rec, MAX_ENTRIES));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, inspect_entry_from_binary(&rec[i], &bin));
+		EXPECT_STREQ("hugetlb", e[i].kind);
+		EXPECT_EQ(start + i * entry, e[i].addr);
+		EXPECT_EQ(entry, e[i].size);
+		EXPECT_EQ(head + i * (entry / page_size), e[i].pfn);
+		EXPECT_EQ(1, e[i].whole_folio) TH_LOG("%zu kB page, entry %zu", size >> 10, i);
+		EXPECT_EQ(1, bin.whole_folio);
+		EXPECT_EQ(want_cont, e[i].cont) TH_LOG("%zu kB page, entry %zu", size >> 10, i);
+		EXPECT_EQ(want_cont, bin.cont);
+	}
+	for (at = start; at < start + size; at += size - entry) {
+		ASSERT_EQ(1, inspect_range(0, at, at + entry, e, 1));
+		ASSERT_EQ(1, inspect_range_binary(0, at, at + entry, rec, 1));
+		ASSERT_EQ(0, inspect_entry_from_binary(&rec[0], &bin));
+		EXPECT_EQ(n == 1, e[0].whole_folio)
+			TH_LOG("the %s at +%lu kB alone of a %zu kB folio",
+			       inspect_level_name(e[0].level), (at - start) >> 10, size >> 10);
+		EXPECT_EQ(n == 1, bin.whole_folio);
+		if (n == 1)
+			break;
+	}
+	munmap(mem, size);
+}
+
+/*
+ * Every hugetlb size the kernel has, with a free page: the PMD and PUD
+ * sizes (one entry), and arm64's contiguous ones (64 kB of PTEs and 32 MiB
+ * of PMDs with 4 KiB pages, 2 MiB and 1 GiB with 16 KiB). Bug caught:
+ * whole_folio of a PMD or PUD entry was decided from that entry alone, so
+ * one PMD of a 32 MiB folio said 1.
+ */
+TEST_F_TIMEOUT(inspect, hugetlb_whole_cont, PTE_MAPPED_TIMEOUT)
+{
+	size_t sizes[16], size, entry;
+	int k, n = hugetlb_sizes(sizes, ARRAY_SIZE(sizes)), tested = 0;
+	bool cont = cont_reported();
+	char path[96];
+
+	for (k = 0; k < n; k++) {
+		size = sizes[k];
+		entry = size >= util_pud_span() ? util_pud_span() :
+			size >= util_pmd_span() ? util_pmd_span() : page_size;
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/mm/hugepages/hugepages-%zukB/free_hugepages", size >> 10);
+		if (read_long(path) < 1) {
+			TH_LOG("no free hugetlb page of %zu kB: not tested", size >> 10);
+			continue;
+		}
+		hugetlb_whole_cont_size(_metadata, size, entry, cont);
+		tested++;
+	}
+	if (!tested)
+		UTIL_SKIP(return,
+			  "no free hugetlb page of any size in /sys/kernel/mm/hugepages: reserve some (hugepagesz=SIZE hugepages=N)");
+	TH_LOG("%d hugetlb sizes of %d; cont= %s", tested, n,
+	       cont ? "reported" : "not reported (no such bit)");
 }
 
 /* /proc/kpagecount of pfn: the page's mapcount, or -1. */

@@ -61,6 +61,7 @@ static void inspect_entry_clear(struct inspect_entry *e)
 	e->write = -1;
 	e->dirty = -1;
 	e->young = -1;
+	e->cont = -1;
 	e->soft_dirty = -1;
 	e->uffd_wp = -1;
 	e->order = -1;
@@ -88,7 +89,7 @@ static void inspect_entry_set(struct inspect_entry *e, const char *key, const ch
 		size_t off;
 	} ints[] = {
 #define F(k, f) { k, offsetof(struct inspect_entry, f) }
-		F("write", write), F("dirty", dirty), F("young", young),
+		F("write", write), F("dirty", dirty), F("young", young), F("cont", cont),
 		F("soft_dirty", soft_dirty), F("uffd_wp", uffd_wp),
 		F("order", order), F("refcount", refcount), F("mapcount", mapcount),
 		F("entire_mapcount", entire_mapcount),
@@ -254,6 +255,7 @@ int inspect_entry_from_binary(const struct mmprobe_inspect_entry *r,
 	e->write = inspect_flag(r, MMPROBE_INSPECT_PRESENT, MMPROBE_INSPECT_WRITE);
 	e->dirty = inspect_flag(r, MMPROBE_INSPECT_PRESENT, MMPROBE_INSPECT_DIRTY);
 	e->young = inspect_flag(r, MMPROBE_INSPECT_PRESENT, MMPROBE_INSPECT_YOUNG);
+	e->cont = inspect_flag(r, MMPROBE_INSPECT_CONT_KNOWN, MMPROBE_INSPECT_CONT);
 	/* as in the text: markers say uffd_wp of the marker, hwpoison neither */
 	if (marker) {
 		e->uffd_wp = inspect_flag(r, 0, MMPROBE_INSPECT_MARKER_UFFD_WP);

@@ -37,6 +37,7 @@ struct inspect_entry {
 	int write;
 	int dirty;
 	int young;
+	int cont;		/* arm64's contiguous bit; -1: no such bit */
 	int soft_dirty;
 	int uffd_wp;
 	int order;		/* of the folio */
