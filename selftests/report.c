@@ -448,6 +448,42 @@ static void row_release(struct result *r)
 	r->verdict = V_OBSERVED;
 }
 
+/* "1 MiB" or "16 KiB" of a size of 1 KiB or more. */
+static const char *size_str(size_t size, char *buf, size_t len)
+{
+	if (size >= (1UL << 20))
+		snprintf(buf, len, "%zu MiB", size >> 20);
+	else
+		snprintf(buf, len, "%zu KiB", size >> 10);
+	return buf;
+}
+
+/*
+ * "version.machine": the architecture, its base page and PMD sizes, what the
+ * rows below use; evidence: the anon mTHP sizes the kernel offers.
+ */
+static void row_machine(struct result *r)
+{
+	char page[24], pmd[24], ev[256] = "";
+	size_t sizes[16];
+	struct utsname u;
+	int n, i;
+
+	if (uname(&u)) {
+		unavailable(r, "uname: %s", strerror(errno));
+		return;
+	}
+	value(r, "%s, %s pages, PMD %s", u.machine, size_str(pagesize, page, sizeof(page)),
+	      pmdsize ? size_str(pmdsize, pmd, sizeof(pmd)) : "size unknown");
+	n = behaviour_mthp_sizes(sizes, ARRAY_SIZE(sizes));
+	for (i = 0; i < n; i++)
+		snprintf(ev + strlen(ev), sizeof(ev) - strlen(ev), "%s%zu", i ? "," : "",
+			 sizes[i] >> 10);
+	evidence(r, "sysconf(_SC_PAGESIZE) %zu, hpage_pmd_size %zu, anon mTHP sizes (kB): %s",
+		 pagesize, pmdsize, n > 0 ? ev : "none");
+	r->verdict = V_OBSERVED;
+}
+
 /* The row being run: row_cap() takes its capability from the key. */
 static const struct row *cur_row;
 
@@ -704,7 +740,7 @@ FALLBACK_ROW(never, FORBID_NEVER)
 /* ------------------------------------------------------------------ */
 /* Rows: anon-exclusive pinning (pin) */
 
-/* One anonymous 4 KiB page (no THP), written: exclusive. NULL on error. */
+/* One anonymous base page (no THP), written: exclusive. NULL on error. */
 static char *anon_page(struct result *r, int fill)
 {
 	char *mem;
@@ -1885,6 +1921,7 @@ out:
 
 static const struct row rows[] = {
 	{ "version.release", "Kernel release", row_release },
+	{ "version.machine", "Architecture and page sizes", row_machine },
 	{ "huge_zero.read_fault", "Huge zero page: read fault", row_huge_zero_read },
 	{ "huge_zero.write_fault", "Huge zero page: write fault", row_huge_zero_write },
 	{ "huge_zero.fallback_nohugepage", "Huge zero write after MADV_NOHUGEPAGE",
@@ -1897,7 +1934,7 @@ static const struct row rows[] = {
 	  row_pin_ro_after_fork },
 	{ "pin.ro_longterm_zero_page", "R/O longterm pin of the zero page",
 	  row_pin_ro_zero_page },
-	{ "pin.copied_at_fork", "Pinned 4 KiB page at fork", row_pin_copied_at_fork },
+	{ "pin.copied_at_fork", "Pinned base page at fork", row_pin_copied_at_fork },
 	{ "pin.copied_at_fork_thp", "Pinned THP at fork", row_pin_copied_at_fork_thp },
 	{ "migrate_vma.exclusive", "migrate_vma keeps PG_anon_exclusive",
 	  row_migrate_exclusive },
@@ -1944,20 +1981,21 @@ static struct row *table;
 static unsigned int nr_rows;
 
 /*
- * The rows of this run: the release, one row per line of version (whatever
- * lines this module prints), one per behaviour measured, then the
- * experiments.
+ * The rows of this run: the release and the machine, one row per line of
+ * version (whatever lines this module prints), one per behaviour measured,
+ * then the experiments.
  */
 static void table_build(void)
 {
+	unsigned int i, first;
 	const char *p;
-	unsigned int i;
 	char name[64];
 
 	table = calloc(NR_STATIC_ROWS + NR_BEHAVIOURS + 64, sizeof(*table));
 	if (!table)
 		exit(2);
-	table[nr_rows++] = rows[0];
+	for (first = 0; first < NR_STATIC_ROWS && !strncmp(rows[first].key, "version.", 8); first++)
+		table[nr_rows++] = rows[first];
 	for (p = version_text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		size_t len = strcspn(p, "=\n"), k;
 		char *key, *title;
@@ -1986,7 +2024,7 @@ static void table_build(void)
 			exit(2);
 		table[nr_rows++] = (struct row){ key, title, row_capability };
 	}
-	for (i = 1; i < NR_STATIC_ROWS; i++)
+	for (i = first; i < NR_STATIC_ROWS; i++)
 		table[nr_rows++] = rows[i];
 }
 
