@@ -52,8 +52,10 @@
 #define KPF_COMPOUND_HEAD_BIT	15
 #define KPF_COMPOUND_TAIL_BIT	16
 #define KPF_HUGE_BIT	17
+#define KPF_KSM_BIT	21
 
 #define PARAM_MAX_PAGES	"/sys/module/mmprobe/parameters/pin_max_pages"
+#define KSM_DIR		"/sys/kernel/mm/ksm"
 /*
  * Bytes of a hugetlb mapping that a case pins and compares: all of it up to
  * 2 MiB. A THP's window is the whole THP, so a window has at most a PMD's
@@ -235,6 +237,7 @@ enum kind_type {
 	HUGETLB_1G,
 	ZERO,
 	HUGE_ZERO,
+	KSM,
 	NR_TYPES
 };
 
@@ -245,7 +248,8 @@ enum kind_type {
 			 K(THP_SINGLE_PTE_SWAP) | K(THP_MREMAP) | K(THP_SHARED))
 #define K_THP		(K(THP_PMD) | K(THP_PMD_SWAP) | K_THP_SIZED)
 #define K_HUGETLB	(K(HUGETLB_2M) | K(HUGETLB_1G))
-#define K_ANON		(K(BASE) | K(BASE_SWAP) | K_THP | K_HUGETLB)
+/* A KSM page is anon too, but never exclusive: a pin gets a copy of it. */
+#define K_ANON		(K(BASE) | K(BASE_SWAP) | K_THP | K_HUGETLB | K(KSM))
 #define K_ZERO		(K(ZERO) | K(HUGE_ZERO))
 #define K_ALL		(K_ANON | K_ZERO)
 /*
@@ -253,7 +257,8 @@ enum kind_type {
  * covers for hugetlb: those where the kernel copies a whole folio (fork of
  * a pinned page, unsharing, refault, a write after fork), as one copy took
  * 140 s under TCG; and those that need fork() to share it (see
- * case_fork_shares()).
+ * case_fork_shares()). MMPROBE_HUGETLB_1G_ALL=1 in the environment runs
+ * them all on it too (case_runs_on()).
  */
 #define K_NOT_1G	(K_ALL & ~K(HUGETLB_1G))
 
@@ -272,6 +277,7 @@ static const char *const type_names[NR_TYPES] = {
 	[HUGETLB_1G]		= "1 GiB hugetlb page",
 	[ZERO]			= "shared zero page",
 	[HUGE_ZERO]		= "huge zero page",
+	[KSM]			= "KSM page",
 };
 
 /**
@@ -289,8 +295,8 @@ struct kind {
 	unsigned long long ns;
 };
 
-/* Base, swapped, 8 PMD THP, 6 for each of up to 16 mTHP sizes, 4 more. */
-#define NR_KINDS_MAX	(2 + 8 + 6 * 16 + 4)
+/* Base, swapped, 8 PMD THP, 6 for each of up to 16 mTHP sizes, 5 more. */
+#define NR_KINDS_MAX	(2 + 8 + 6 * 16 + 5)
 static struct kind kinds[NR_KINDS_MAX];
 static int nr_kinds;
 
@@ -299,6 +305,8 @@ static size_t mthp_sizes[16];
 static int nr_mthp_sizes;
 /* Does the kernel have THP_DIR/hugepages-*kB at all (multi-size THP)? */
 static bool have_mthp_dirs;
+/* MMPROBE_HUGETLB_1G_ALL=1: every case of the 2 MiB page on the 1 GiB one */
+static bool hugetlb_1g_all;
 
 /**
  * struct mem - one kind of memory, set up for one case
@@ -312,6 +320,8 @@ static bool have_mthp_dirs;
  * @vals: what the process must read in @win, one byte a page (page_holds())
  * @spoilt: the case left the mapping unlike a fresh one (hugetlb VMAs are
  *	VM_DONTEXPAND, so MADV_DOFORK cannot undo MADV_DONTFORK on them)
+ * @ksm_pfn: the KSM page that @mem and its twin (the page after it) map
+ *	after the setup of a KSM kind
  */
 struct mem {
 	enum kind_type kind;
@@ -326,6 +336,7 @@ struct mem {
 	size_t hsize;
 	unsigned char vals[WIN_MAX_PAGES];
 	bool spoilt;
+	uint64_t ksm_pfn;
 };
 
 static size_t nr_pages(const struct mem *m)
@@ -625,11 +636,153 @@ static bool setup_thp_type(struct mem *m)
 	return !(K(k) & K_SWAPPED) || setup_swapout(m);
 }
 
+static bool check_exclusive_rule(const struct mem *m);
+
+/* What the KSM kind's setups waited for, printed after the kind. */
+static struct {
+	unsigned int merges;
+	long long full_scans;
+	unsigned long long ns;
+} ksm_waits;
+
+/* ksmd's full scans so far (KSM_DIR/full_scans), -1 when unreadable */
+static long long ksm_full_scans(void)
+{
+	char buf[32];
+
+	if (util_read_file(KSM_DIR "/full_scans", buf, sizeof(buf)) <= 0)
+		return -1;
+	return atoll(buf);
+}
+
+/*
+ * Does kpageflags' KSM bit say KSM? Not where it is set on every anon page,
+ * as on 6.12, whose stable_page_flags() (converted to folios) tests
+ * "mapping & PAGE_MAPPING_KSM", true for any anon mapping; 6.1 asks
+ * PageKsm(), 7.3 folio_test_ksm(). Measured on the first KSM setup, on a
+ * page written and never mergeable: -1 until then.
+ */
+static int kpf_ksm_witness = -1;
+
+/* kpageflags say the page at pfn is KSM (1) or not (0), or cannot tell (-1). */
+static int kpf_ksm(uint64_t pfn)
+{
+	return kpf_ksm_witness ? kpf(pfn, KPF_KSM_BIT) : -1;
+}
+
+/*
+ * The window and its twin map one page: two addresses of a fresh private
+ * mapping of this process, never forked, so a KSM page; kpageflags agree
+ * where their KSM bit says anything.
+ */
+static bool ksm_merged(struct mem *m)
+{
+	uint64_t pm[2], pfn;
+
+	pagemap_range(m->map, 2, pm);
+	pfn = pm[0] & PM_PFN_MASK;
+	if (!(pm[0] & PM_PRESENT) || !(pm[1] & PM_PRESENT) || pfn != (pm[1] & PM_PFN_MASK) ||
+	    !kpf_ksm(pfn))
+		return false;
+	m->ksm_pfn = pfn;
+	return true;
+}
+
+/*
+ * ksmd, set to scan fast (pages_to_scan high, sleep_millisecs 0), runs
+ * only while a setup waits for it (run 1, then 0): what the cases do is
+ * never merged under them. The settings come back at exit.
+ */
+static int ksm_run(bool run)
+{
+	static int set = -1;
+
+	if (set < 0) {
+		set = util_setting_set(KSM_DIR "/pages_to_scan", "10000");
+		if (!set)
+			set = util_setting_set(KSM_DIR "/sleep_millisecs", "0");
+		if (!set)
+			set = util_setting_set(KSM_DIR "/run", "0");
+	}
+	return set ? set : util_write_file(KSM_DIR "/run", run ? "1" : "0");
+}
+
+/* At most this many full scans of ksmd, or this many ns, for a merge */
+#define KSM_MERGE_SCANS	10
+#define KSM_MERGE_NS	(20 * 1000000000ULL)
+
+/*
+ * A KSM page: the window (one page) and a twin page after it written with
+ * the same data, MADV_MERGEABLE, and ksmd run until both map one page that
+ * kpageflags calls KSM. A merge takes ksmd two full scans (a page's
+ * checksum must hold over one before it enters the unstable tree), or
+ * three; the wait polls for it and gives up after KSM_MERGE_SCANS full
+ * scans or KSM_MERGE_SEC seconds: a failure, as ksmd ran.
+ */
+static bool setup_ksm(struct mem *m)
+{
+	unsigned long long t0;
+	long long scans0, scans = 0;
+	bool merged;
+	int ret;
+
+	if (access(KSM_DIR "/run", W_OK)) {
+		SKIP("no %s/run: this kernel has no KSM (CONFIG_KSM)", KSM_DIR);
+		return false;
+	}
+	m->map = util_mmap_small(2 * pagesize, -1);
+	if (!EXPECT_TRUE(m->map, "mmap: %s", strerror(errno)))
+		return false;
+	m->map_len = 2 * pagesize;
+	m->mem = m->map;
+	m->len = pagesize;
+	m->win = pagesize;
+	/* Data no KSM page of an earlier case has (nor the zero page). */
+	seed += 0x35;
+	if (!seed)
+		seed += 0x35;
+	m->vals[0] = seed;
+	pages_mark(m->map, 2 * pagesize, seed);
+	if (kpf_ksm_witness < 0) {
+		uint64_t flags = kpageflags(pfn_of(m->map));
+
+		kpf_ksm_witness = !(flags & (1ULL << KPF_KSM_BIT));
+		ksft_print_msg("kpageflags' KSM bit %s: %#llx on a page never mergeable\n",
+			       kpf_ksm_witness ? "is a witness" : "is set on every anon page",
+			       (unsigned long long)flags);
+	}
+	if (!EXPECT_EQ(0, madvise(m->map, 2 * pagesize, MADV_MERGEABLE), "MADV_MERGEABLE"))
+		return false;
+	t0 = pin_util_now_ns();
+	scans0 = ksm_full_scans();
+	ret = ksm_run(true);
+	if (!EXPECT_EQ(0, ret, "start ksmd (%s/run): %s", KSM_DIR, strerror(-ret)))
+		return false;
+	while (!ksm_merged(m)) {
+		scans = ksm_full_scans() - scans0;
+		if (scans > KSM_MERGE_SCANS || pin_util_now_ns() - t0 > KSM_MERGE_NS)
+			break;
+		usleep(200);
+	}
+	ksm_run(false);
+	/* Asked again with ksmd stopped: it may have merged since. */
+	merged = ksm_merged(m);
+	ksm_waits.merges++;
+	ksm_waits.full_scans += ksm_full_scans() - scans0;
+	ksm_waits.ns += pin_util_now_ns() - t0;
+	if (!EXPECT_TRUE(merged, "setup: ksmd did not merge two equal %s pages (%lld full scans)",
+			 "MADV_MERGEABLE", scans))
+		return false;
+	/* A KSM page is mapped R/O everywhere (inspect), and holds the data. */
+	return check_exclusive_rule(m) && check_memory(m);
+}
+
 /* Map and populate one kind of memory. False: skip (cur.skip) or fail. */
 static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	enum kind_type k = kd->type;
+	bool kept;
 
 	memset(m, 0, sizeof(*m));
 	m->kind = k;
@@ -670,10 +823,19 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 	case HUGETLB_2M:
 	case HUGETLB_1G:
 		m->hsize = kind_hsize(k);
-		if (k == HUGETLB_1G && gigantic) {
-			/* Back to what a fresh mapping would be, but populated. */
+		/* The kept 1 GiB page is one of the pages the case needs. */
+		kept = k == HUGETLB_1G && gigantic;
+		if (kept) {
 			m->map = gigantic;
 			m->map_len = m->hsize;
+		}
+		if (pin_util_hugetlb_free(m->hsize) < hugetlb_pages - kept) {
+			SKIP(SKIP_HUGETLB_FREE, hugetlb_pages - kept, m->hsize >> 10,
+			     pin_util_hugetlb_free(m->hsize), HUGETLB_DIR, m->hsize >> 10);
+			return false;
+		}
+		if (kept) {
+			/* Back to what a fresh mapping would be, but populated. */
 			m->len = m->hsize;
 			m->mem = m->map;
 			m->win = WIN_MAX;
@@ -682,11 +844,6 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 				return false;
 			mem_write(m);
 			return true;
-		}
-		if (pin_util_hugetlb_free(m->hsize) < hugetlb_pages) {
-			SKIP(SKIP_HUGETLB_FREE, hugetlb_pages, m->hsize >> 10,
-			     pin_util_hugetlb_free(m->hsize), HUGETLB_DIR, m->hsize >> 10);
-			return false;
 		}
 		flags |= MAP_HUGETLB | (__builtin_ctzl(m->hsize) << MAP_HUGE_SHIFT);
 		m->map = mmap(NULL, m->hsize, PROT_READ | PROT_WRITE, flags, -1, 0);
@@ -724,6 +881,8 @@ static bool mem_setup(struct mem *m, const struct kind *kd, int hugetlb_pages)
 		return EXPECT_TRUE(kpf(pfn_of(m->mem), KPF_ZERO_PAGE) &&
 				   kpf(pfn_of(m->mem), KPF_THP),
 				   "setup: a read fault did not map the huge zero page, with use_zero_page 1");
+	case KSM:
+		return setup_ksm(m);
 	default:
 		return false;
 	}
@@ -866,7 +1025,8 @@ static bool mapped_once(const struct mem *m, const struct mmprobe_pin_page *p)
 /*
  * The rule PG_anon_exclusive keeps, in inspect's words: a present,
  * writable entry mapping anon memory maps an exclusive (sub)page, and so
- * does one mapping a pinned anon page.
+ * does one mapping a pinned anon page; a KSM page, never exclusive, is
+ * never mapped writable.
  */
 static bool check_exclusive_rule(const struct mem *m)
 {
@@ -884,6 +1044,10 @@ static bool check_exclusive_rule(const struct mem *m)
 	for (i = 0; i < n && i < WIN_MAX_PAGES; i++) {
 		if (!EXPECT_EQ(0, inspect_entry_from_binary(&r[i], &e[i]),
 			       "inspect: entry %d is a cut record", i))
+			return false;
+		if (!strcmp(e[i].kind, "ksm") &&
+		    !EXPECT_TRUE(e[i].write != 1, "inspect: %#lx maps a KSM page writable",
+				 e[i].addr))
 			return false;
 		if (strcmp(e[i].kind, "anon") && strcmp(e[i].kind, "hugetlb"))
 			continue;
@@ -972,12 +1136,19 @@ static bool check_taken_kind(int fd, uint64_t h, const struct mem *m, uint64_t f
 		/* Unsharing or writing a huge zero PMD: 6.13+ allocates a THP. */
 		kind = MMPROBE_PIN_KIND_ANON;
 		order = cap.huge_zero_wp_thp == 1 ? pmd_order : 0;
+	} else if (m->kind == KSM) {
+		/* A pin unshares (R/O) or copies (write) a KSM page: never holds it. */
+		kind = MMPROBE_PIN_KIND_ANON;
+		order = 0;
 	} else {
 		return true;
 	}
 	for (i = 0; i < nr_pages(m); i++)
 		if (!EXPECT_EQ(kind, p[i].kind, "page %zu: kind", i) ||
-		    !EXPECT_EQ(order, p[i].order, "page %zu: order", i))
+		    !EXPECT_EQ(order, p[i].order, "page %zu: order", i) ||
+		    !EXPECT_TRUE(m->kind != KSM ||
+				 (p[i].pfn != m->ksm_pfn && kpf_ksm(p[i].pfn) != 1),
+				 "page %zu: the pin holds the KSM page", i))
 			return false;
 	return true;
 }
@@ -1058,6 +1229,8 @@ struct child {
 	pid_t pid;
 	int up[2];
 	int down[2];
+	const struct mem *m;
+	bool reaped;
 };
 
 struct child_arg {
@@ -1078,7 +1251,7 @@ static void pipe_post(int fd)
 /* In the parent: tell the child, if it still listens (SIGPIPE is ignored). */
 static void tell_child(struct child *c)
 {
-	if (write(c->down[1], "x", 1) != 1)
+	if (!c->reaped && write(c->down[1], "x", 1) != 1)
 		ksft_print_msg("the child is gone: %s\n", strerror(errno));
 }
 
@@ -1089,9 +1262,24 @@ static bool pipe_wait(int fd)
 	return read(fd, &c, 1) == 1;
 }
 
+/*
+ * fork() gave the child no entry for the 1 GiB page (see case_fork_shares()):
+ * the VMA is there (mincore), the page is not (pagemap). Asked before the
+ * child touches the page, which would fault in a new one.
+ */
+static bool child_lost_1g(const struct mem *m)
+{
+	unsigned char vec;
+
+	return m->kind == HUGETLB_1G && !mincore(m->mem, pagesize, &vec) &&
+	       !(pagemap(m->mem) & PM_PRESENT);
+}
+
 static bool child_start(struct child *c, int (*fn)(struct child *, struct child_arg *),
 			struct child_arg *arg)
 {
+	c->m = arg->m;
+	c->reaped = false;
 	if (pipe(c->up))
 		return EXPECT_TRUE(false, "pipe: %s", strerror(errno));
 	if (pipe(c->down)) {
@@ -1105,6 +1293,8 @@ static bool child_start(struct child *c, int (*fn)(struct child *, struct child_
 		close(c->up[0]);
 		close(c->down[1]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (arg->m && child_lost_1g(arg->m))
+			_exit(CHILD_UNMAPPED);
 		_exit(fn(c, arg));
 	}
 	close(c->up[1]);
@@ -1117,11 +1307,17 @@ static bool child_start(struct child *c, int (*fn)(struct child *, struct child_
 	return true;
 }
 
-/* Reap the child: its exit code, or -1 (and a failure) when it has none. */
+/*
+ * Reap the child: its exit code, or -1 (and a failure) when it has none;
+ * -1 alone when it was reaped before (child_ready() said why).
+ */
 static int child_reap_status(struct child *c)
 {
 	int status;
 
+	if (c->reaped)
+		return -1;
+	c->reaped = true;
 	close(c->up[0]);
 	close(c->down[1]);
 	if (waitpid(c->pid, &status, 0) != c->pid)
@@ -1131,11 +1327,19 @@ static int child_reap_status(struct child *c)
 	return WEXITSTATUS(status);
 }
 
-static bool child_status_ok(int status)
+/*
+ * Is the child's exit code CHILD_OK? If not, a failure saying why, or an
+ * XFAIL where fork() gave a child no mapping of the 1 GiB page (see
+ * case_fork_shares()).
+ */
+static bool child_status_ok(const struct mem *m, int status)
 {
 	if (status == CHILD_OK)
 		return true;
-	if (status > 0)
+	if (status == CHILD_UNMAPPED && m && m->kind == HUGETLB_1G)
+		XFAIL("fork() skipped the PUD entry: copy_hugetlb_page_range() read %s",
+		      "a PUD table's pt_share_count (since 14967a9c7d24, no fix known)");
+	else if (status > 0)
 		FAIL("child: %s", status < CHILD_NR ? child_errors[status] : "unknown exit code");
 	return false;
 }
@@ -1143,7 +1347,21 @@ static bool child_status_ok(int status)
 /* Reap the child; true when it exited with CHILD_OK. */
 static bool child_reap(struct child *c)
 {
-	return child_status_ok(child_reap_status(c));
+	return child_status_ok(c->m, child_reap_status(c));
+}
+
+/*
+ * Wait for the child's word. A child that exits first is reaped here, and
+ * its exit code says why (child_status_ok()); one that exited with
+ * CHILD_OK fails the case with what.
+ */
+static bool child_ready(struct child *c, const char *what)
+{
+	if (pipe_wait(c->up[0]))
+		return true;
+	if (child_reap(c))
+		FAIL("%s", what);
+	return false;
 }
 
 /*
@@ -1163,7 +1381,7 @@ static int child_check_copied(const struct child_arg *a)
 			return CHILD_ERROR;
 		if ((pm & PM_PFN_MASK) == a->pinned[i])
 			return CHILD_SAME_PAGE;
-		if (!(pm & PM_MMAP_EXCL))
+		if (pm_excl_witness(m) && !(pm & PM_MMAP_EXCL))
 			return CHILD_NOT_EXCL;
 	}
 	return first_bad_page((unsigned char *)m->mem, m->vals, nr_pages(m)) < 0 ?
@@ -1196,7 +1414,8 @@ static void case_describe(struct mem *m, const struct test_case *tc)
 	size_t i;
 	int fd;
 
-	if (m->kind == ZERO || m->kind == BASE || m->kind == BASE_SWAP) {
+	if (m->kind == ZERO || m->kind == BASE || m->kind == BASE_SWAP || m->kind == KSM) {
+		/* A KSM page: what the pin holds is its copy, unshared. */
 		kind = m->kind == ZERO ? MMPROBE_PIN_KIND_ZERO : MMPROBE_PIN_KIND_ANON;
 		level = MMPROBE_PIN_LEVEL_PTE;
 		order = 0;
@@ -1250,6 +1469,12 @@ static void case_describe(struct mem *m, const struct test_case *tc)
 		/* page_mapcount() semantics; hugetlb counts only at the head */
 		if (!zero && !is_hugetlb(m) &&
 		    !EXPECT_EQ(1, p[i].mapcount, "page %zu: mapcount", i))
+			break;
+		/* The pin unshared the KSM page, which the twin still maps. */
+		if (m->kind == KSM &&
+		    (!EXPECT_TRUE(pfn != m->ksm_pfn, "page %zu: the pin holds the KSM page", i) ||
+		     !EXPECT_TRUE(kpf_ksm(pfn) != 1, "page %zu: kpageflags KSM", i) ||
+		     !EXPECT_EQ(m->ksm_pfn, pfn_of(m->mem + pagesize), "the twin's page")))
 			break;
 	}
 	check_pin(fd, h, m, AGREE_PAGE | AGREE_DATA | AGREE_RULE | (zero ? 0 : AGREE_EXCL));
@@ -1354,11 +1579,11 @@ static void case_ro_pin_shared(struct mem *m, const struct test_case *tc)
 		return;
 	if (!child_start(&c, child_wait_then_check, &a))
 		goto out;
-	if (!EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start"))
+	if (!child_ready(&c, "the child did not start"))
 		goto reap;
 	pfns_mapped(m, before);
 	pms = pagemap_win(m->mem, nr_pages(m));
-	for (i = 0; i < nr_pages(m) && !swapped; i++)
+	for (i = 0; i < nr_pages(m) && !swapped && pm_excl_witness(m); i++)
 		if (!EXPECT_TRUE(!(pms[i] & PM_MMAP_EXCL), "page %zu is not shared after fork", i))
 			goto reap;
 	if (!take(fd, m, tc->method, tc->flags, &h) ||
@@ -1409,13 +1634,19 @@ static void case_ro_pin_prev_shared(struct mem *m, const struct test_case *tc)
 		return;
 	if (!child_start(&c, child_exit, &a) || !child_reap(&c))
 		goto out;
-	/* A reference does not unshare: it shows the page is not exclusive. */
+	/*
+	 * A reference does not unshare: it shows the page is not exclusive,
+	 * or is the KSM page (which has no PG_anon_exclusive to show).
+	 */
 	if (!is_swapped(m)) {
 		if (!take(fd, m, MMPROBE_PIN_METHOD_GUP_FAST, 0, &h))
 			goto out;
 		p = describe(fd, h, m, false);
 		for (i = 0; p && i < nr_pages(m); i++)
-			if (!EXPECT_EQ(0, p[i].exclusive, "page %zu: exclusive after fork", i))
+			if (m->kind == KSM ?
+			    !EXPECT_EQ(MMPROBE_PIN_KIND_KSM, p[i].kind, "page %zu: kind", i) ||
+			    !EXPECT_EQ(m->ksm_pfn, p[i].pfn, "page %zu: pfn", i) :
+			    !EXPECT_EQ(0, p[i].exclusive, "page %zu: exclusive after fork", i))
 				break;
 		pin_util_unpin_all(fd);
 		if (cur.failed)
@@ -1429,6 +1660,9 @@ static void case_ro_pin_prev_shared(struct mem *m, const struct test_case *tc)
 	for (i = 0; i < nr_pages(m); i++)
 		reused += pinned[i] == before[i];
 	ksft_print_msg("%zu of %zu pages reused, the others copied\n", reused, nr_pages(m));
+	/* The twin still maps the KSM page: it cannot be made exclusive. */
+	if (m->kind == KSM && !EXPECT_EQ(0, reused, "KSM pages reused by a R/O pin"))
+		goto out;
 	mem_write(m);
 	check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
 out:
@@ -1501,7 +1735,7 @@ static void case_rw_pin_fork(struct mem *m, const struct test_case *tc)
 		return;
 	if (!child_start(&c, child_copied_then_wait, &a))
 		goto out;
-	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not check in") &&
+	if (child_ready(&c, "the child did not check in") &&
 	    check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA)) {
 		mem_write(m);
 		check_pin(fd, h, m, AGREE_PAGE | AGREE_EXCL | AGREE_DATA | AGREE_RULE);
@@ -1601,9 +1835,10 @@ static int child_maps_same(struct child *c, struct child_arg *a)
 }
 
 /*
- * fork() shares an unpinned hugetlb page: the child maps the parent's page
- * and reads its data. Guards copy_hugetlb_page_range(), which skips an
- * entry when it believes the page table holding it is shared. Since
+ * fork() shares an unpinned hugetlb page (and a KSM page): the child maps
+ * the parent's page and reads its data. Guards copy_hugetlb_page_range(),
+ * which skips an entry when it believes the page table holding it is
+ * shared. Since
  * 14967a9c7d24 ("mm/hugetlb: fix copy_hugetlb_page_range() to use
  * ->pt_share_count"), backported to the 6.1 and 6.12 stable series, it
  * asks pt_share_count, which only PMD tables keep: for a 1 GiB page it
@@ -1617,17 +1852,11 @@ static void case_fork_shares(struct mem *m, const struct test_case *tc)
 	uint64_t mapped[WIN_MAX_PAGES];
 	struct child_arg a = { .m = m, .pinned = mapped };
 	struct child c;
-	int status;
 
 	pfns_mapped(m, mapped);
 	if (!child_start(&c, child_maps_same, &a))
 		return;
-	status = child_reap_status(&c);
-	if (status == CHILD_UNMAPPED && m->kind == HUGETLB_1G)
-		XFAIL("fork() skipped the PUD entry: copy_hugetlb_page_range() read %s",
-		      "a PUD table's pt_share_count (since 14967a9c7d24, no fix known)");
-	else
-		child_status_ok(status);
+	child_reap(&c);
 }
 
 static int child_not_mapped(struct child *c, struct child_arg *a)
@@ -1750,7 +1979,7 @@ static void case_vmsplice_child(struct mem *m, const struct test_case *tc)
 
 	if (!child_start(&c, child_take_unmap_read, &a))
 		return;
-	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child could not take and unmap") &&
+	if (child_ready(&c, "the child could not take and unmap") &&
 	    (!(tc->opt & OPT_MPROTECT) || mprotect_ro_rw(m->mem, m->len))) {
 		mem_write(m);
 		check_memory(m);
@@ -1760,7 +1989,7 @@ static void case_vmsplice_child(struct mem *m, const struct test_case *tc)
 	if (status == CHILD_LEAK)
 		leaked(m, tc);
 	else
-		child_status_ok(status);
+		child_status_ok(m, status);
 }
 
 static int child_write(struct child *c, struct child_arg *a)
@@ -1798,7 +2027,7 @@ static void case_vmsplice_parent(struct mem *m, const struct test_case *tc)
 		goto out;
 	if (!child_start(&c, child_write, &a))
 		goto out;
-	if (EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start") &&
+	if (child_ready(&c, "the child did not start") &&
 	    (!after || take(fd, m, tc->method, tc->flags, &h)))
 		EXPECT_EQ(0, munmap(m->mem, m->len), "munmap");
 	tell_child(&c);
@@ -1831,7 +2060,7 @@ static void case_cow(struct mem *m, const struct test_case *tc)
 
 	if (!child_start(&c, child_wait_then_check, &a))
 		return;
-	if (!EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start"))
+	if (!child_ready(&c, "the child did not start"))
 		goto reap;
 	if ((tc->opt & OPT_MPROTECT) && !mprotect_ro_rw(m->mem, m->len))
 		goto reap;
@@ -1840,7 +2069,8 @@ static void case_cow(struct mem *m, const struct test_case *tc)
 		goto reap;
 	pms = pagemap_win(m->mem, nr_pages(m));
 	for (i = 0; i < nr_pages(m); i++)
-		if (!EXPECT_TRUE((pms[i] & PM_PRESENT) && (pms[i] & PM_MMAP_EXCL),
+		if (!EXPECT_TRUE((pms[i] & PM_PRESENT) &&
+				 (!pm_excl_witness(m) || (pms[i] & PM_MMAP_EXCL)),
 				 "page %zu: not mapped exclusively after the write (%#llx)", i,
 				 (unsigned long long)pms[i]))
 			goto reap;
@@ -1919,7 +2149,7 @@ static void case_collapse(struct mem *m, const struct test_case *tc)
 	}
 	if (!child_start(&c, child_wait_then_check, &a))
 		return;
-	if (!EXPECT_TRUE(pipe_wait(c.up[0]), "the child did not start"))
+	if (!child_ready(&c, "the child did not start"))
 		goto reap;
 	/* MADV_DOFORK merges the VMAs again: the THP can be collapsed whole. */
 	if (a.len && !EXPECT_EQ(0, madvise(m->mem, m->len, MADV_DOFORK), "MADV_DOFORK"))
@@ -1944,8 +2174,9 @@ reap:
 static const struct test_case cases[] = {
 	/*
 	 * The report every case relies on: a short-term R/O pin faults and
-	 * unshares nothing present, so it names the page pagemap maps, with
-	 * the kind, level and order kpageflags and the setup imply.
+	 * unshares nothing present but a KSM page, so it names the page
+	 * pagemap maps, with the kind, level and order kpageflags and the
+	 * setup imply.
 	 */
 	{ "R/O pin reports the mapped page", case_describe, K_ALL, PUP, 0, 1, 0 },
 	/* See case_ro_longterm_fork(): copy at fork of R/O-pinned pages. */
@@ -1965,9 +2196,9 @@ static const struct test_case cases[] = {
 	  K_ANON & K_NOT_1G, PUP_FAST, RO_LT, 1, 0 },
 	/* See case_ro_pin_ro_exclusive(): no copy of a R/O exclusive page. */
 	{ "R/O longterm pin of a R/O-mapped exclusive page", case_ro_pin_ro_exclusive,
-	  K_ANON, PUP, RO_LT, 1, 0 },
+	  K_ANON & ~K(KSM), PUP, RO_LT, 1, 0 },
 	{ "R/O longterm pin of a R/O-mapped exclusive page", case_ro_pin_ro_exclusive,
-	  K_ANON, PUP_FAST, RO_LT, 1, 0 },
+	  K_ANON & ~K(KSM), PUP_FAST, RO_LT, 1, 0 },
 	/* See case_rw_pin_fork(): copy at fork, longterm or not. */
 	{ "R/W longterm pin, fork", case_rw_pin_fork, K_NOT_1G, PUP, RW_LT, 2, 0 },
 	{ "R/W pin, fork", case_rw_pin_fork, K_NOT_1G, PUP_FAST, MMPROBE_PIN_WRITE, 2, 0 },
@@ -1979,6 +2210,7 @@ static const struct test_case cases[] = {
 	  K_ALL, PUP, RW_LT, 1, 0 },
 	/* See case_fork_shares(): fork() must map the page in the child. */
 	{ "fork shares an unpinned hugetlb page", case_fork_shares, K_HUGETLB, PUP, 0, 1, 0 },
+	{ "fork shares a KSM page", case_fork_shares, K(KSM), NO_PIN, 0, 0, 0 },
 	/* See do_case_madv_fork(): the pre-5.9 way of protecting pins. */
 	{ "R/W longterm pin, MADV_DONTFORK, fork", case_dontfork, K_ALL, PUP, RW_LT, 1, 0 },
 	/* MADV_WIPEONFORK takes private anon VMAs only: not hugetlb. */
@@ -2652,6 +2884,18 @@ static void find_kinds(void)
 	add_kind(HUGETLB_1G, 0);
 	add_kind(ZERO, 0);
 	add_kind(HUGE_ZERO, 0);
+	add_kind(KSM, 0);
+}
+
+/*
+ * Does the case run on memory of this type? MMPROBE_HUGETLB_1G_ALL=1 runs
+ * every case of the 2 MiB hugetlb page on the 1 GiB one as well.
+ */
+static bool case_runs_on(const struct test_case *tc, enum kind_type type)
+{
+	if (type == HUGETLB_1G && hugetlb_1g_all)
+		type = HUGETLB_2M;
+	return tc->kinds & K(type);
 }
 
 /*
@@ -2689,9 +2933,15 @@ static void run_kind(struct kind *kd)
 	thp_select(kd->thpsize && (K(kd->type) & K_THP) ? kd->thpsize : pmdsize);
 	acct_read(&base, 0);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		if (!(cases[i].kinds & K(kd->type)))
+		unsigned long long t = pin_util_now_ns();
+
+		if (!case_runs_on(&cases[i], kd->type))
 			continue;
 		run_case(&cases[i], kd);
+		/* The 1 GiB page's cases take seconds each: say which. */
+		if (kd->type == HUGETLB_1G)
+			ksft_print_msg("the case above: %llu ms\n",
+				       (pin_util_now_ns() - t) / 1000000);
 		if (cur.skip[0] && !cur.failed) {
 			skipped++;
 			snprintf(why, sizeof(why), "%s", cur.skip);
@@ -2714,6 +2964,10 @@ static void run_kind(struct kind *kd)
 			pins, n, kd->name);
 	kd->ns = pin_util_now_ns() - t0;
 	ksft_print_msg("kind %s: %u cases, %llu ms\n", kd->name, n, kd->ns / 1000000);
+	if (kd->type == KSM && ksm_waits.merges)
+		ksft_print_msg("ksm: %u merges, %lld full scans of ksmd, %llu ms %s\n",
+			       ksm_waits.merges, ksm_waits.full_scans, ksm_waits.ns / 1000000,
+			       "waiting for them");
 }
 
 /*
@@ -2782,7 +3036,12 @@ int main(int argc, char **argv)
 		cap.use_zero_page = !util_setting_set(THP_DIR "/use_zero_page", "1");
 	}
 	pin_util_hugetlb_reserve(kind_hsize(HUGETLB_2M), 2);
-	pin_util_hugetlb_reserve(kind_hsize(HUGETLB_1G), 1);
+	/* Every case on the 1 GiB page: two of them, for a copy. */
+	hugetlb_1g_all = getenv("MMPROBE_HUGETLB_1G_ALL") &&
+			 !strcmp(getenv("MMPROBE_HUGETLB_1G_ALL"), "1");
+	if (hugetlb_1g_all)
+		ksft_print_msg("MMPROBE_HUGETLB_1G_ALL=1: every hugetlb case on the 1 GiB page\n");
+	pin_util_hugetlb_reserve(kind_hsize(HUGETLB_1G), hugetlb_1g_all ? 2 : 1);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (util_vmstat("nr_foll_pin_acquired") < 0)
@@ -2801,7 +3060,7 @@ int main(int argc, char **argv)
 	/* every case a kind has, and the kind's own row (run_kind()) */
 	for (k = 0; k < (unsigned int)nr_kinds; k++)
 		for (i = 0, plan++; i < ARRAY_SIZE(cases); i++)
-			plan += !!(cases[i].kinds & K(kinds[k].type));
+			plan += case_runs_on(&cases[i], kinds[k].type);
 	ksft_set_plan(plan);
 
 	for (i = 0; i < ARRAY_SIZE(interface_tests); i++) {

@@ -174,7 +174,7 @@ void *util_mmap_small(size_t len, int fill)
 	return mem;
 }
 
-#define UTIL_MAX_SETTINGS 16
+#define UTIL_MAX_SETTINGS 32
 
 /*
  * Every value a process saves is also written to a journal,
