@@ -2053,12 +2053,14 @@ TEST_F(inspect, efault)
 
 /*
  * Stress: inspect a region over and over while other threads zap, split,
- * collapse, migrate, unmap, remap and fork it. The region, 8 MiB:
- *   [0, 2M)  zapper: MADV_DONTNEED of the whole PMD (on 7.3 that frees an
- *            emptied PTE table, PT_RECLAIM), refault, split by mprotect,
- *            MADV_COLLAPSE, now and then MADV_PAGEOUT
- *   [2M, 4M) migrator: small pages moved between the NUMA nodes
- *   [4M, 8M) mapper: mmap(MAP_FIXED) over it, mremap away and back
+ * collapse, migrate, unmap, remap and fork it. The region, four PMDs (8 MiB
+ * with 4 KiB pages, 128 MiB with 16 KiB):
+ *   PMD 0     zapper: MADV_DONTNEED of the whole PMD (on 7.3 that frees an
+ *             emptied PTE table, PT_RECLAIM), refault, split by mprotect,
+ *             MADV_COLLAPSE, now and then MADV_PAGEOUT
+ *   PMD 1     migrator: base pages moved between the NUMA nodes
+ *   PMD 2, 3  mapper: mmap(MAP_FIXED) over them, mremap of a PMD away and
+ *             back
  * and the forker forks it all. The mapper never opens a hole in the
  * address space, not even for a moment: the main thread's inspect_report()
  * grows its buffer past the mmap threshold, glibc mmap()s that chunk, and
@@ -2068,8 +2070,7 @@ TEST_F(inspect, efault)
  * kernel must not splat (the runner checks its log).
  */
 #define STRESS_SECONDS	4
-#define STRESS_LEN	(8UL << 20)
-#define STRESS_PMD	(2UL << 20)
+#define STRESS_PMDS	4	/* the region's length */
 
 /* The summary the stress test logs */
 #define STRESS_SUMMARY \
@@ -2081,16 +2082,17 @@ TEST_F(inspect, efault)
 
 struct stress {
 	char *mem;
+	size_t page, pmd, len;	/* base page, PMD (2 MiB if no THP), region */
 	volatile bool stop;
 	unsigned long ops[4];
 	unsigned long bad_children;	/* forked children that did not exit 0 */
 };
 
-static void stress_touch(char *p, size_t len)
+static void stress_touch(const struct stress *s, char *p, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < len; i += 4096)
+	for (i = 0; i < len; i += s->page)
 		p[i] = 1;
 }
 
@@ -2100,40 +2102,47 @@ static void *stress_zapper(void *arg)
 	char *p = s->mem;
 
 	while (!s->stop) {
-		madvise(p, STRESS_PMD, MADV_DONTNEED);
-		stress_touch(p, STRESS_PMD);
-		mprotect(p, 4096, PROT_READ);
-		mprotect(p, 4096, PROT_READ | PROT_WRITE);
-		madvise(p, STRESS_PMD, MADV_COLLAPSE);
+		madvise(p, s->pmd, MADV_DONTNEED);
+		stress_touch(s, p, s->pmd);
+		mprotect(p, s->page, PROT_READ);
+		mprotect(p, s->page, PROT_READ | PROT_WRITE);
+		madvise(p, s->pmd, MADV_COLLAPSE);
 		if (++s->ops[0] % 8 == 0)
-			madvise(p + 4096, 16 * 4096, MADV_PAGEOUT);
+			madvise(p + s->page, 16 * s->page, MADV_PAGEOUT);
 	}
 	return NULL;
 }
 
+/* The second PMD, page by page, from node to node. */
 static void *stress_migrator(void *arg)
 {
 	struct stress *s = arg;
-	int nr = STRESS_PMD / 4096, i, node[512], status[512];
-	void *pages[512];
+	int nr = s->pmd / s->page, i, *node, *status;
+	void **pages;
 
-	for (i = 0; i < nr; i++)
-		pages[i] = s->mem + STRESS_PMD + i * 4096;
-	while (!s->stop) {
+	pages = calloc(nr, sizeof(*pages));
+	node = calloc(nr, sizeof(*node));
+	status = calloc(nr, sizeof(*status));
+	for (i = 0; pages && i < nr; i++)
+		pages[i] = s->mem + s->pmd + i * s->page;
+	while (pages && node && status && !s->stop) {
 		for (i = 0; i < nr; i++)
 			node[i] = s->ops[1] & 1;
 		if (syscall(__NR_move_pages, 0, nr, pages, node, status, MPOL_MF_MOVE))
 			break;	/* one node only: nothing to migrate to */
 		s->ops[1]++;
 	}
+	free(pages);
+	free(node);
+	free(status);
 	return NULL;
 }
 
 static void *stress_mapper(void *arg)
 {
 	struct stress *s = arg;
-	char *p, *base = s->mem + STRESS_LEN / 2;
-	size_t len = STRESS_LEN / 2;
+	char *p, *base = s->mem + s->len / 2;
+	size_t len = s->len / 2;
 
 	while (!s->stop) {
 		/* one mmap(MAP_FIXED) replaces the old mapping: no hole */
@@ -2142,11 +2151,11 @@ static void *stress_mapper(void *arg)
 		if (p == MAP_FAILED)
 			break;
 		madvise(p, len, MADV_HUGEPAGE);
-		stress_touch(p, len);
+		stress_touch(s, p, len);
 		/* away and back; MREMAP_DONTUNMAP keeps base mapped meanwhile */
-		p = mremap(base, STRESS_PMD, STRESS_PMD, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+		p = mremap(base, s->pmd, s->pmd, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
 		if (p != MAP_FAILED && p != base)
-			mremap(p, STRESS_PMD, STRESS_PMD, MREMAP_MAYMOVE | MREMAP_FIXED, base);
+			mremap(p, s->pmd, s->pmd, MREMAP_MAYMOVE | MREMAP_FIXED, base);
 		s->ops[2]++;
 	}
 	return NULL;
@@ -2175,7 +2184,7 @@ TEST_F(inspect, stress)
 	static void *(*const workers[])(void *) = {
 		stress_zapper, stress_migrator, stress_mapper, stress_forker,
 	};
-	static struct mmprobe_inspect_entry rec[1024];
+	struct mmprobe_inspect_entry *rec;
 	static struct inspect_entry e[4096];
 	long reports = 0, lines = 0, migration = 0, swap = 0;
 	long long retries = stat_counter("inspect_retries");
@@ -2184,23 +2193,30 @@ TEST_F(inspect, stress)
 	struct stress s = { 0 };
 	struct timespec t0, t;
 	pthread_t th[4];
-	int i, nr;
+	int i, nr, max;
 
 	if (!thp_madvise())
 		util_setting_set(THP_DIR "/khugepaged/scan_sleep_millisecs", "0");
-	s.mem = util_mmap_aligned(STRESS_LEN, STRESS_PMD);
+	s.page = page_size;
+	s.pmd = self->pmd_size ? self->pmd_size : 2UL << 20;
+	s.len = STRESS_PMDS * s.pmd;
+	max = 2 * s.pmd / s.page;	/* the binary reports' entries at most */
+	rec = calloc(max, sizeof(*rec));
+	ASSERT_NE(NULL, rec);
+	s.mem = util_mmap_aligned(s.len, s.pmd);
 	ASSERT_NE(NULL, s.mem);
-	madvise(s.mem, STRESS_LEN, MADV_HUGEPAGE);
-	madvise(s.mem + STRESS_PMD, STRESS_PMD, MADV_NOHUGEPAGE);
-	stress_touch(s.mem, STRESS_LEN);
+	madvise(s.mem, s.len, MADV_HUGEPAGE);
+	madvise(s.mem + s.pmd, s.pmd, MADV_NOHUGEPAGE);
+	stress_touch(&s, s.mem, s.len);
 	start = (unsigned long)s.mem;
-	end = start + STRESS_LEN;
+	end = start + s.len;
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, workers[i], &s));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		/* the whole region as text and in summary, now and then */
-		if (reports % 32 == 0) {
+		/* the whole region as text and in summary, now and then (not
+		 * first: with 16 KiB pages one takes the whole time) */
+		if (reports % 32 == 1) {
 			nr = inspect_range(0, start, end, e, 4096);
 			ASSERT_LE(0, nr) TH_LOG("report %ld: %s", reports, strerror(-nr));
 			for (i = 0; i < nr && i < 4096; i++) {
@@ -2211,9 +2227,9 @@ TEST_F(inspect, stress)
 			ASSERT_FALSE(sum.cut);
 		}
 		/* the zapped and the migrating PMD in binary, often */
-		nr = inspect_range_binary(0, start, start + 2 * STRESS_PMD, rec, 1024);
+		nr = inspect_range_binary(0, start, start + 2 * s.pmd, rec, max);
 		ASSERT_LE(0, nr);
-		ASSERT_GE(1024, nr);
+		ASSERT_GE(max, nr);
 		for (i = 0; i < nr; i++) {
 			const struct mmprobe_inspect_entry *r = &rec[i];
 
@@ -2240,7 +2256,8 @@ TEST_F(inspect, stress)
 	       stat_counter("inspect_retries") - retries);
 	EXPECT_LE(1, reports);
 	EXPECT_EQ(0, s.bad_children);
-	munmap(s.mem, STRESS_LEN);
+	munmap(s.mem, s.len);
+	free(rec);
 }
 
 UTIL_SKIPS_SUMMARY
