@@ -197,7 +197,7 @@ vm_run()
 		setsid sh -c 'echo $$ >/tmp/sid; exec timeout -s KILL "$@"' sh "$TIMEOUT" "$@"
 		echo $? >/tmp/rc
 		vm_kill_session "$(cat /tmp/sid)"
-	) 2>&1 | sed 's/^/# /'
+	) 2>&1 | tee /tmp/out | sed 's/^/# /'
 }
 
 # vmtest.sh -t PROG:CASE: the harness's "-r CASE" for each case of PROG.
@@ -242,6 +242,10 @@ for t in $TESTS; do
 	vm_run "./$t" $args
 	rc=$(cat /tmp/rc)
 	echo "# mmprobe-vm: end $t (exit $rc, $(( $(date +%s) - start )) s)"
+	# A harness runs no test for a case it does not know, and passes:
+	# each case asked must have given a result line.
+	asked=$(echo "$args" | grep -o -- '-r ' | wc -l)
+	ran=$(grep -c -E '^(ok|not ok) [0-9]+ ' /tmp/out)
 	if ! vm_splat_check "$t"; then
 		echo "not ok $n selftests: mmprobe: $t # kernel splat"
 	elif ! vm_audit "$t"; then
@@ -249,6 +253,8 @@ for t in $TESTS; do
 	elif [ "$rc" -eq 137 ] || [ "$rc" -eq 124 ]; then
 		echo "# mmprobe-vm: timeout"
 		echo "not ok $n selftests: mmprobe: $t # TIMEOUT $TIMEOUT seconds"
+	elif [ "$ran" -lt "$asked" ]; then
+		echo "not ok $n selftests: mmprobe: $t # $ran results for $asked cases asked: no such case?"
 	elif [ "$rc" -eq 4 ]; then
 		echo "ok $n selftests: mmprobe: $t # SKIP"
 	elif [ "$rc" -eq 0 ]; then

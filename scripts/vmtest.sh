@@ -325,6 +325,9 @@ for c in $CASES; do
 		die "-t $c: the kselftest_harness.h of $RELEASE runs every case (no -r)"
 	grep -q 'TEST_HARNESS_MAIN' "$MMPROBE_TOP/selftests/$prog.c" ||
 		die "-t $c: $prog is not a kselftest_harness program; it has no cases to pick"
+	# Another architecture's program does not run here: the guest fails
+	# a program that gave fewer results than cases asked (guest-init.sh).
+	[ "$ARCH" = amd64 ] || continue
 	# "-l" prints columns "%-20s %-25s %s": each fixture's name on its first
 	# row, its variants and its tests below each other; every test runs
 	# in every variant (none: "FIXTURE.TEST"). A "#" line is not a fixture:
