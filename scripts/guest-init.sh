@@ -230,6 +230,12 @@ vm_audit()
 	return 1
 }
 
+# A program's work grows with the base page size (a PMD THP has 512 pages
+# of 4 KiB, 2048 of 16 KiB, each faulted, swapped and checked): so does
+# its timeout (anon_exclusive: 198 s with 4 KiB pages, 587 s with 16 KiB).
+page_kb=$(sed -n 's/^KernelPageSize: *\([0-9]*\) kB$/\1/p' /proc/self/smaps | head -n 1)
+[ "${page_kb:-4}" -le 4 ] || TIMEOUT=$(( TIMEOUT * page_kb / 4 ))
+
 n=0
 for t in $TESTS; do
 	n=$((n + 1))

@@ -383,15 +383,23 @@ static void pages_mark(char *p, size_t len, unsigned char val)
 	}
 }
 
-/* Write a new pattern into the window, one byte value per page. */
+/*
+ * Write a new pattern into the window, one byte value per page, 1 to 255:
+ * never a page of zeros, which is what fresh memory reads, and which the
+ * kernel may replace by the shared zero page. Since 6.12 a split of an
+ * anonymous THP maps each zero-filled subpage to it (TTU_USE_SHARED_ZEROPAGE),
+ * and MADV_PAGEOUT splits a THP that it cannot swap out whole (arm64 with
+ * 16 KiB pages has no THP_SWAP; with 4 KiB it splits a PTE-mapped THP whose
+ * PTEs are partly contiguous): the zero page then stayed in memory.
+ */
 static void mem_write(struct mem *m)
 {
 	size_t i;
 
 	seed += 0x35;
 	for (i = 0; i < nr_pages(m); i++) {
-		pages_mark(m->mem + i * pagesize, pagesize, seed + i);
-		m->vals[i] = seed + i;
+		m->vals[i] = (seed + i) % 255 + 1;
+		pages_mark(m->mem + i * pagesize, pagesize, m->vals[i]);
 	}
 }
 
@@ -445,22 +453,44 @@ static bool check_memory(const struct mem *m)
 	return check_data("process memory", m->vals, (unsigned char *)m->mem, nr_pages(m));
 }
 
+/* The counter stats/name of an mTHP size; -1 if none. */
+static long long mthp_stat(size_t size, const char *name)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/stats/%s", size >> 10, name);
+	if (util_read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return atoll(buf);
+}
+
 /*
  * The fault fallbacks of a THP size so far: thp_fault_fallback for the
  * PMD size, the size's stats/anon_fault_fallback for an mTHP; -1 if none.
  */
 static long long thp_fallbacks(size_t size)
 {
-	char path[128], buf[32];
-
 	if (size == pmdsize)
 		return util_vmstat("thp_fault_fallback");
-	snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/stats/anon_fault_fallback",
-		 size >> 10);
-	if (util_read_file(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	return atoll(buf);
+	return mthp_stat(size, "anon_fault_fallback");
 }
+
+/* The THPs of a size swapped out whole so far, as thp_fallbacks() counts. */
+static long long thp_swpouts(size_t size)
+{
+	if (size == pmdsize)
+		return util_vmstat("thp_swpout");
+	return mthp_stat(size, "swpout");
+}
+
+/*
+ * How MADV_PAGEOUT swapped out the whole THPs of the running kind: in one
+ * piece (thp_swpouts() rose), or as base pages after a split. Printed,
+ * not checked: the kernel chooses (Documentation/arm64.rst).
+ */
+static struct {
+	unsigned int whole, split;
+} swapouts;
 
 /*
  * Did the write fault give one THP of len bytes? kpageflags say: the first
@@ -565,13 +595,19 @@ static bool setup_partly_shared(struct mem *m)
 static bool setup_swapout(struct mem *m)
 {
 	const uint64_t *pms;
+	long long whole;
 	size_t i;
 
 	if (!util_swap_enabled()) {
 		SKIP("no swap in /proc/swaps (swapon a device; the VM has zram)");
 		return false;
 	}
+	whole = m->win == m->thpsize ? thp_swpouts(m->thpsize) : -1;
 	madvise(m->mem, m->win, MADV_PAGEOUT);
+	if (whole >= 0 && thp_swpouts(m->thpsize) > whole)
+		swapouts.whole++;
+	else if (whole >= 0)
+		swapouts.split++;
 	pms = pagemap_win(m->mem, nr_pages(m));
 	for (i = 0; i < nr_pages(m); i++)
 		if (!EXPECT_TRUE(pms[i] & PM_SWAP,
@@ -1409,6 +1445,20 @@ static bool order_ok(const struct mem *m, size_t i, unsigned int order, uint64_t
 	return (is_swapped(m) || was_shared(m, i)) && seen == 0;
 }
 
+/*
+ * The level of the entries that map a hugetlb page: a PMD or PUD entry
+ * where the size is what one maps; arm64 maps a size between two levels
+ * with contiguous entries of the lower one (with 16 KiB pages, 2 MiB is
+ * 128 contiguous PTEs and 1 GiB 32 contiguous PMDs), each of which the pin
+ * reports at its own level.
+ */
+static unsigned int hugetlb_level(size_t hsize)
+{
+	if (hsize < util_pmd_span())
+		return MMPROBE_PIN_LEVEL_PTE;
+	return hsize < util_pud_span() ? MMPROBE_PIN_LEVEL_PMD : MMPROBE_PIN_LEVEL_PUD;
+}
+
 /* A short-term R/O pin reports what pagemap and kpageflags say. */
 static void case_describe(struct mem *m, const struct test_case *tc)
 {
@@ -1431,7 +1481,7 @@ static void case_describe(struct mem *m, const struct test_case *tc)
 		order = pmd_order;
 	} else if (is_hugetlb(m)) {
 		kind = MMPROBE_PIN_KIND_HUGETLB;
-		level = m->kind == HUGETLB_1G ? MMPROBE_PIN_LEVEL_PUD : MMPROBE_PIN_LEVEL_PMD;
+		level = hugetlb_level(m->hsize);
 		order = order_of(m->hsize);
 	} else {
 		/* Every other THP type is PTE-mapped, swapped out ones too. */
@@ -2937,6 +2987,7 @@ static void run_kind(struct kind *kd)
 	long long pins;
 
 	thp_select(kd->thpsize && (K(kd->type) & K_THP) ? kd->thpsize : pmdsize);
+	memset(&swapouts, 0, sizeof(swapouts));
 	acct_read(&base, 0);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		unsigned long long t = pin_util_now_ns();
@@ -2974,6 +3025,10 @@ static void run_kind(struct kind *kd)
 		ksft_print_msg("ksm: %u merges, %lld full scans of ksmd, %llu ms %s\n",
 			       ksm_waits.merges, ksm_waits.full_scans, ksm_waits.ns / 1000000,
 			       "waiting for them");
+	if (swapouts.whole + swapouts.split)
+		ksft_print_msg("kind %s: MADV_PAGEOUT swapped the THP out whole %u times, %s %u\n",
+			       kd->name, swapouts.whole, "as base pages after a split",
+			       swapouts.split);
 }
 
 /*
