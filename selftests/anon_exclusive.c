@@ -1039,16 +1039,33 @@ static bool check_pin_reads(int fd, uint64_t h, const struct mem *m, const unsig
 }
 
 /*
+ * The level of the entries that map a hugetlb page: a PMD or PUD entry
+ * where the size is what one maps; arm64 maps a size between two levels
+ * with contiguous entries of the lower one (with 16 KiB pages, 2 MiB is
+ * 128 contiguous PTEs and 1 GiB 32 contiguous PMDs), each of which the pin
+ * reports at its own level.
+ */
+static unsigned int hugetlb_level(size_t hsize)
+{
+	if (hsize < util_pmd_span())
+		return MMPROBE_PIN_LEVEL_PTE;
+	return hsize < util_pud_span() ? MMPROBE_PIN_LEVEL_PMD : MMPROBE_PIN_LEVEL_PUD;
+}
+
+/*
  * Is pagemap's "exclusively mapped" bit a witness for this memory? Not for
- * a PUD-mapped hugetlb page on 6.12 and later: pagemap_hugetlb_range() asks
- * hugetlb_pmd_shared() of the PUD table too, and that reads pt_share_count,
- * which only PMD tables keep (in a PUD table's struct page it is the index
- * left from the page's last use), so the bit comes and goes. Seen on 7.3;
- * 6.1 looks at the mapcount only. The folio mapcount stands in.
+ * a hugetlb page mapped by other entries than PMDs, on 6.12 and later:
+ * pagemap_hugetlb_range() asks hugetlb_pmd_shared() of the table that
+ * holds the entry, and that reads pt_share_count, which only PMD tables
+ * keep (in a PUD or PTE table's struct page it is the index left from the
+ * page's last use), so the bit comes and goes. Seen on 7.3 with 1 GiB
+ * pages (PUD) and with arm64's 2 MiB pages of 16 KiB base pages
+ * (contiguous PTEs); 6.1 looks at the mapcount only. The folio mapcount
+ * stands in.
  */
 static bool pm_excl_witness(const struct mem *m)
 {
-	return m->kind != HUGETLB_1G;
+	return !is_hugetlb(m) || hugetlb_level(m->hsize) == MMPROBE_PIN_LEVEL_PMD;
 }
 
 /* The page is mapped once, by the caller (hugetlb counts at the folio). */
@@ -1443,20 +1460,6 @@ static bool order_ok(const struct mem *m, size_t i, unsigned int order, uint64_t
 	if (seen == order)
 		return true;
 	return (is_swapped(m) || was_shared(m, i)) && seen == 0;
-}
-
-/*
- * The level of the entries that map a hugetlb page: a PMD or PUD entry
- * where the size is what one maps; arm64 maps a size between two levels
- * with contiguous entries of the lower one (with 16 KiB pages, 2 MiB is
- * 128 contiguous PTEs and 1 GiB 32 contiguous PMDs), each of which the pin
- * reports at its own level.
- */
-static unsigned int hugetlb_level(size_t hsize)
-{
-	if (hsize < util_pmd_span())
-		return MMPROBE_PIN_LEVEL_PTE;
-	return hsize < util_pud_span() ? MMPROBE_PIN_LEVEL_PMD : MMPROBE_PIN_LEVEL_PUD;
 }
 
 /* A short-term R/O pin reports what pagemap and kpageflags say. */
