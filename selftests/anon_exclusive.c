@@ -1053,19 +1053,30 @@ static unsigned int hugetlb_level(size_t hsize)
 }
 
 /*
+ * Is this a hugetlb page whose entries are in a table that keeps no
+ * pt_share_count, one of PUDs or PTEs? The kernel asks that word of the
+ * table holding a hugetlb entry (hugetlb_pmd_shared(),
+ * ptdesc_pmd_is_shared()), but only PMD tables keep it: in a PUD or PTE
+ * table's struct page it is the index left from the page's last use, so
+ * the answer comes and goes.
+ */
+static bool hugetlb_share_count_stale(const struct mem *m)
+{
+	return is_hugetlb(m) && hugetlb_level(m->hsize) != MMPROBE_PIN_LEVEL_PMD;
+}
+
+/*
  * Is pagemap's "exclusively mapped" bit a witness for this memory? Not for
  * a hugetlb page mapped by other entries than PMDs, on 6.12 and later:
  * pagemap_hugetlb_range() asks hugetlb_pmd_shared() of the table that
- * holds the entry, and that reads pt_share_count, which only PMD tables
- * keep (in a PUD or PTE table's struct page it is the index left from the
- * page's last use), so the bit comes and goes. Seen on 7.3 with 1 GiB
- * pages (PUD) and with arm64's 2 MiB pages of 16 KiB base pages
+ * holds the entry (above), so the bit comes and goes. Seen on 7.3 with
+ * 1 GiB pages (PUD) and with arm64's 2 MiB pages of 16 KiB base pages
  * (contiguous PTEs); 6.1 looks at the mapcount only. The folio mapcount
  * stands in.
  */
 static bool pm_excl_witness(const struct mem *m)
 {
-	return !is_hugetlb(m) || hugetlb_level(m->hsize) == MMPROBE_PIN_LEVEL_PMD;
+	return !hugetlb_share_count_stale(m);
 }
 
 /* The page is mapped once, by the caller (hugetlb counts at the folio). */
@@ -1322,15 +1333,16 @@ static bool pipe_wait(int fd)
 }
 
 /*
- * fork() gave the child no entry for the 1 GiB page (see case_fork_shares()):
- * the VMA is there (mincore), the page is not (pagemap). Asked before the
- * child touches the page, which would fault in a new one.
+ * fork() gave the child no entry for a hugetlb page mapped from a PUD or
+ * PTE table (see case_fork_shares()): the VMA is there (mincore), the page
+ * is not (pagemap). Asked before the child touches the page, which would
+ * fault in a new one.
  */
-static bool child_lost_1g(const struct mem *m)
+static bool child_lost_hugetlb(const struct mem *m)
 {
 	unsigned char vec;
 
-	return m->kind == HUGETLB_1G && !mincore(m->mem, pagesize, &vec) &&
+	return hugetlb_share_count_stale(m) && !mincore(m->mem, pagesize, &vec) &&
 	       !(pagemap(m->mem) & PM_PRESENT);
 }
 
@@ -1352,7 +1364,7 @@ static bool child_start(struct child *c, int (*fn)(struct child *, struct child_
 		close(c->up[0]);
 		close(c->down[1]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (arg->m && child_lost_1g(arg->m))
+		if (arg->m && child_lost_hugetlb(arg->m))
 			_exit(CHILD_UNMAPPED);
 		_exit(fn(c, arg));
 	}
@@ -1388,16 +1400,17 @@ static int child_reap_status(struct child *c)
 
 /*
  * Is the child's exit code CHILD_OK? If not, a failure saying why, or an
- * XFAIL where fork() gave a child no mapping of the 1 GiB page (see
- * case_fork_shares()).
+ * XFAIL where fork() gave a child no mapping of a hugetlb page mapped from
+ * a PUD or PTE table (see case_fork_shares()).
  */
 static bool child_status_ok(const struct mem *m, int status)
 {
 	if (status == CHILD_OK)
 		return true;
-	if (status == CHILD_UNMAPPED && m && m->kind == HUGETLB_1G)
-		XFAIL("fork() skipped the PUD entry: copy_hugetlb_page_range() read %s",
-		      "a PUD table's pt_share_count (since 14967a9c7d24, no fix known)");
+	if (status == CHILD_UNMAPPED && m && hugetlb_share_count_stale(m))
+		XFAIL("fork() skipped the %s entry: copy_hugetlb_page_range() read %s",
+		      hugetlb_level(m->hsize) == MMPROBE_PIN_LEVEL_PUD ? "PUD" : "PTE",
+		      "that table's pt_share_count (since 14967a9c7d24, no fix known)");
 	else if (status > 0)
 		FAIL("child: %s", status < CHILD_NR ? child_errors[status] : "unknown exit code");
 	return false;
@@ -1901,10 +1914,11 @@ static int child_maps_same(struct child *c, struct child_arg *a)
  * 14967a9c7d24 ("mm/hugetlb: fix copy_hugetlb_page_range() to use
  * ->pt_share_count"), backported to the 6.1 and 6.12 stable series, it
  * asks pt_share_count, which only PMD tables keep: for a 1 GiB page it
- * reads the PUD table's struct page, where that word is the index left
- * from the page's last use, and the child may get no mapping at all (its
- * next access faults in a new, zeroed page). No fix is known as of 7.3:
- * XFAIL when it happens, naming it.
+ * reads the PUD table's struct page (and for arm64's contiguous-PTE sizes,
+ * 2 MiB with 16 KiB pages, the PTE table's), where that word is the index
+ * left from the page's last use, and the child may get no mapping at all
+ * (its next access faults in a new, zeroed page). No fix is known as of
+ * 7.3: XFAIL when it happens, naming it.
  */
 static void case_fork_shares(struct mem *m, const struct test_case *tc)
 {
