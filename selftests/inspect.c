@@ -2214,8 +2214,10 @@ TEST_F(inspect, stress)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, workers[i], &s));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		/* the whole region as text and in summary, now and then (not
-		 * first: with 16 KiB pages one takes the whole time) */
+		/*
+		 * the whole region as text and in summary, now and then (not
+		 * first: with 16 KiB pages one takes the whole time)
+		 */
 		if (reports % 32 == 1) {
 			nr = inspect_range(0, start, end, e, 4096);
 			ASSERT_LE(0, nr) TH_LOG("report %ld: %s", reports, strerror(-nr));
