@@ -146,13 +146,15 @@ prepare_kernel()
 		>/dev/null 2>"$LOGDIR/prep-$k" || true
 }
 
-# The arm64 kernels of series K whose amd64 kernel is RELEASE.
+# The arm64 kernels of series K ($MMPROBE_KERNELS_ARM64) whose amd64
+# kernel is RELEASE: that release in their flavour.
 cross_releases()
 {
-	case "$1" in
-	6.12) echo "${2%-amd64}-arm64" ;;
-	7.3) echo "${2%-amd64}-arm64 ${2%-amd64}-arm64-16k" ;;
-	esac
+	local k
+
+	for k in $MMPROBE_KERNELS_ARM64; do
+		[ "$(kernel_series "$k")" != "$1" ] || echo "${2%-amd64}-$(kernel_flavour "$k")"
+	done
 }
 
 static_line()

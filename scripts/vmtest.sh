@@ -401,11 +401,12 @@ done
 if [ "$ARCH" = amd64 ]; then
 	initrd_libs "$ROOT" "$INITRD" "${PROGS[@]}"
 else
-	mkdir -p "$INITRD/lib/$(cross_prefix "$ARCH" | sed 's/-$//')"
+	triplet=$(cross_prefix "$ARCH")
+	mkdir -p "$INITRD/lib/${triplet%-}"
 	for f in "$OUT"/lib/*; do
 		case "${f##*/}" in
 		ld-*) cp "$f" "$INITRD/lib/" ;;
-		*) cp "$f" "$INITRD/lib/$(cross_prefix "$ARCH" | sed 's/-$//')/" ;;
+		*) cp "$f" "$INITRD/lib/${triplet%-}/" ;;
 		esac
 	done
 fi
